@@ -1,0 +1,125 @@
+// Training and prediction: the API the server calls. A fitted Model owns its whole feature
+// pipeline (formula, categorical levels, imputation values, ...) so prediction reproduces
+// training bit for bit, and serialises to bytes that a later process loads unchanged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ml/frame.h"
+#include "ml/status.h"
+
+namespace mlprod::ml {
+
+enum class MissingStrategy {
+  kDrop,    // rows with a missing cell in a used column are dropped and counted
+  kMean,    // numeric: training mean; categorical/boolean: most frequent training level
+  kMedian,  // numeric: training median; categorical/boolean: most frequent training level
+};
+std::string_view MissingStrategyName(MissingStrategy s);  // "drop", "mean", "median"
+Result<MissingStrategy> ParseMissingStrategy(std::string_view text);
+
+struct TrainOptions {
+  std::string formula;         // R syntax, e.g. "salary ~ years_code + I(years_code^2) + country"
+  std::string kind = "ols";    // model kind; "ols" for now
+  std::map<std::string, std::string> params;  // kind-specific; unknown keys are INVALID_ARGUMENT
+  MissingStrategy missing = MissingStrategy::kDrop;
+  double test_fraction = 0;    // in [0, 1); 0 = fit on every usable row, no test metrics
+  uint64_t seed = 0;           // drives the train/test split
+};
+
+// One row of the coefficient table, as R's summary(lm) prints it. Aliased terms (dropped for
+// collinearity) have aliased = true and NaN in every number.
+struct CoefficientRow {
+  std::string term;  // R's name: "(Intercept)", "years_code", "I(years_code^2)", "countryGermany"
+  double estimate = NAN, std_error = NAN, t_value = NAN, p_value = NAN;
+  double ci_lower = NAN, ci_upper = NAN;  // 95%
+  bool aliased = false;
+};
+
+struct FitReport {
+  std::vector<CoefficientRow> coefficients;
+  double sigma = NAN;        // residual standard error
+  double df_residual = NAN;
+  size_t n_obs = 0;          // rows the model was fitted on
+  size_t rows_dropped = 0;   // training rows dropped by the missing-data strategy
+  size_t n_test = 0;         // rows the test metrics were computed on
+  // r_squared adj_r_squared f_statistic f_p_value log_likelihood aic bic rmse mae, and with a
+  // test split test_rmse test_mae test_r_squared. AIC/BIC in R's convention (sigma counted).
+  std::map<std::string, double> metrics;
+  std::vector<std::string> log;  // human-readable lines written during the fit
+};
+
+// One input column the model needs at prediction time: the model's signature.
+struct InputColumn {
+  std::string name;
+  ColumnType type = ColumnType::kNumeric;
+  std::vector<std::string> levels;  // categorical/boolean: the training levels
+};
+
+struct PredictOptions {
+  bool intervals = false;  // fill lower/upper with a prediction interval
+  double level = 0.95;     // in (0, 1)
+};
+
+struct Prediction {
+  double value = NAN;
+  double lower = NAN, upper = NAN;  // only with PredictOptions::intervals
+};
+
+// An immutable fitted model. Thread-safe: every method is const.
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual std::string_view kind() const = 0;
+  virtual const std::string& formula() const = 0;
+  virtual const std::string& response() const = 0;
+  // Input columns, in the order they first appear in the formula (the response excluded).
+  virtual const std::vector<InputColumn>& signature() const = 0;
+
+  // Predicts one value per row of `rows`, which must hold every signature column with its type
+  // (see FrameFromRecords). INVALID_ARGUMENT naming the 1-based row and the column for a missing
+  // value or a level not seen in training.
+  virtual Result<std::vector<Prediction>> Predict(const Frame& rows,
+                                                  const PredictOptions& options) const = 0;
+
+  // Bytes that Deserialize turns back into an equal model (doubles round-trip exactly).
+  virtual std::string Serialize() const = 0;
+};
+
+// INVALID_ARGUMENT (or DATA_LOSS for bytes that are not a model at all) when `bytes` cannot be read.
+Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes);
+
+struct TrainOutput {
+  std::shared_ptr<const Model> model;
+  FitReport report;
+};
+
+// Called during a fit with progress in [0, 1] and a log line (may be empty). Returning false asks
+// the fit to stop; Train then returns CANCELLED.
+using ProgressFn = std::function<bool(double progress, const std::string& line)>;
+
+// Fits `options.kind` on `frame`. Errors:
+//  INVALID_ARGUMENT: formula syntax error or unknown column (message names the 1-based position
+//    in the formula, e.g. "formula position 12: unknown column 'yeers'"), bad option values;
+//  FAILED_PRECONDITION: more parameters than rows, every row dropped by missing-data handling,
+//    a non-numeric response for ols;
+//  CANCELLED: `progress` returned false.
+Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
+                          const ProgressFn& progress = nullptr);
+
+// Builds a Frame typed by `signature` from text records (column name -> cell text), as the
+// predict RPC receives them. INVALID_ARGUMENT naming the 1-based row and the column for: a
+// signature column absent from a record, a column not in the signature, a numeric cell that does
+// not parse or is NaN/inf, an empty cell, a category or boolean spelling not among the training
+// levels.
+Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
+                               const std::vector<std::map<std::string, std::string>>& records);
+
+}  // namespace mlprod::ml
