@@ -1,0 +1,334 @@
+#include "client/cli_output.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace mlprod::client {
+namespace {
+
+using nlohmann::json;
+
+}  // namespace
+
+std::string ColumnTypeName(v1::ColumnType type) {
+  switch (type) {
+    case v1::COLUMN_TYPE_NUMERIC: return "numeric";
+    case v1::COLUMN_TYPE_CATEGORICAL: return "categorical";
+    case v1::COLUMN_TYPE_BOOLEAN: return "boolean";
+    default: return "unknown";
+  }
+}
+
+namespace {
+
+
+json Metrics(const google::protobuf::Map<std::string, double>& metrics) {
+  std::map<std::string, double> sorted(metrics.begin(), metrics.end());
+  json out = json::object();
+  for (const auto& [k, v] : sorted) out[k] = v;
+  return out;
+}
+
+json StringMap(const google::protobuf::Map<std::string, std::string>& values) {
+  std::map<std::string, std::string> sorted(values.begin(), values.end());
+  return json(sorted);
+}
+
+json Signature(const google::protobuf::RepeatedPtrField<v1::InputColumn>& columns) {
+  json out = json::array();
+  for (const v1::InputColumn& c : columns) {
+    out.push_back({{"name", c.name()},
+                   {"type", ColumnTypeName(c.type())},
+                   {"levels", std::vector<std::string>(c.levels().begin(), c.levels().end())}});
+  }
+  return out;
+}
+
+json OptionalTime(bool has, const google::protobuf::Timestamp& t) {
+  return has ? json(FormatTime(t)) : json(nullptr);
+}
+
+// R's format.pval for the coefficient table.
+std::string FormatPValue(double p) {
+  if (std::isnan(p)) return "NA";
+  if (p < 2.2e-16) return "< 2e-16";
+  return FormatNumber(p, 3);
+}
+
+std::string Stars(double p) {
+  if (std::isnan(p)) return "";
+  if (p < 0.001) return "***";
+  if (p < 0.01) return "**";
+  if (p < 0.05) return "*";
+  if (p < 0.1) return ".";
+  return "";
+}
+
+double MetricOr(const v1::Run& run, const char* key) {
+  auto it = run.metrics().find(key);
+  return it == run.metrics().end() ? NAN : it->second;
+}
+
+}  // namespace
+
+std::string RunStatusName(v1::RunStatus status) {
+  std::string name = v1::RunStatus_Name(status);
+  const std::string prefix = "RUN_STATUS_";
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+void PrintTable(const Table& table, std::ostream& out) {
+  std::vector<size_t> width(table.headers.size(), 0);
+  for (size_t i = 0; i < table.headers.size(); ++i) width[i] = table.headers[i].size();
+  for (const auto& row : table.rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t i = 0; i < cells.size() && i < width.size(); ++i) {
+      if (i > 0) text += "  ";
+      text += cells[i];
+      if (i + 1 < cells.size()) text.append(width[i] - cells[i].size(), ' ');
+    }
+    out << text << "\n";
+  };
+  line(table.headers);
+  for (const auto& row : table.rows) line(row);
+}
+
+void PrintCsv(const Table& table, std::ostream& out) {
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) out << ",";
+      const std::string& c = cells[i];
+      if (c.find_first_of(",\"\r\n") == std::string::npos) {
+        out << c;
+        continue;
+      }
+      out << '"';
+      for (char ch : c) {
+        if (ch == '"') out << '"';
+        out << ch;
+      }
+      out << '"';
+    }
+    out << "\n";
+  };
+  line(table.headers);
+  for (const auto& row : table.rows) line(row);
+}
+
+void PrintTabular(const Table& table, OutputFormat format, std::ostream& out) {
+  if (format == OutputFormat::kCsv) {
+    PrintCsv(table, out);
+  } else {
+    PrintTable(table, out);
+  }
+}
+
+std::string FormatNumber(double value, int significant) {
+  if (std::isnan(value)) return "NA";
+  return fmt::format("{:.{}g}", value, significant);
+}
+
+std::string FormatTime(const google::protobuf::Timestamp& time) {
+  std::time_t seconds = static_cast<std::time_t>(time.seconds());
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string FormatRef(const v1::DatasetRef& ref) {
+  return ref.name() + "@" + std::to_string(ref.version());
+}
+
+json ToJson(const v1::DatasetVersion& d) {
+  json columns = json::array();
+  for (const v1::ColumnInfo& c : d.columns()) {
+    columns.push_back({{"name", c.name()}, {"type", ColumnTypeName(c.type())}, {"missing", c.missing()}});
+  }
+  return {{"name", d.name()},
+          {"version", d.version()},
+          {"rows", d.rows()},
+          {"columns", columns},
+          {"sha256", d.sha256()},
+          {"size_bytes", d.size_bytes()},
+          {"created_by", d.created_by()},
+          {"created_at", FormatTime(d.created_at())},
+          {"existed", d.existed()}};
+}
+
+json ToJson(const v1::DescribeDatasetResponse& describe) {
+  json columns = json::array();
+  auto optional = [](bool has, double v) { return has ? json(v) : json(nullptr); };
+  for (const v1::ColumnSummary& c : describe.columns()) {
+    json levels = json::array();
+    for (const v1::LevelCount& l : c.levels()) {
+      levels.push_back({{"level", l.level()}, {"count", l.count()}});
+    }
+    columns.push_back({{"name", c.name()},
+                       {"type", ColumnTypeName(c.type())},
+                       {"count", c.count()},
+                       {"missing", c.missing()},
+                       {"mean", optional(c.has_mean(), c.mean())},
+                       {"sd", optional(c.has_sd(), c.sd())},
+                       {"min", optional(c.has_min(), c.min())},
+                       {"q1", optional(c.has_q1(), c.q1())},
+                       {"median", optional(c.has_median(), c.median())},
+                       {"q3", optional(c.has_q3(), c.q3())},
+                       {"max", optional(c.has_max(), c.max())},
+                       {"levels", levels}});
+  }
+  return {{"name", describe.dataset().name()},
+          {"version", describe.dataset().version()},
+          {"rows", describe.dataset().rows()},
+          {"columns", columns}};
+}
+
+json ToJson(const v1::Run& run) {
+  json coefficients = json::array();
+  for (const v1::Coefficient& c : run.coefficients()) {
+    // NaN (an aliased term) is written as null.
+    coefficients.push_back({{"term", c.term()},
+                            {"estimate", c.estimate()},
+                            {"std_error", c.std_error()},
+                            {"t_value", c.t_value()},
+                            {"p_value", c.p_value()},
+                            {"ci_lower", c.ci_lower()},
+                            {"ci_upper", c.ci_upper()},
+                            {"aliased", c.aliased()}});
+  }
+  return {{"id", run.id()},
+          {"status", RunStatusName(run.status())},
+          {"experiment", run.experiment()},
+          {"dataset", FormatRef(run.dataset())},
+          {"formula", run.formula()},
+          {"model", run.model()},
+          {"params", StringMap(run.params())},
+          {"missing", run.missing()},
+          {"test_fraction", run.test_fraction()},
+          {"seed", run.seed()},
+          {"metrics", Metrics(run.metrics())},
+          {"coefficients", coefficients},
+          {"sigma", run.sigma()},
+          {"df_residual", run.df_residual()},
+          {"n_obs", run.n_obs()},
+          {"rows_dropped", run.rows_dropped()},
+          {"n_test", run.n_test()},
+          {"response", run.response()},
+          {"signature", Signature(run.signature())},
+          {"error", run.error()},
+          {"log", std::vector<std::string>(run.log().begin(), run.log().end())},
+          {"created_by", run.created_by()},
+          {"created_at", FormatTime(run.created_at())},
+          {"started_at", OptionalTime(run.has_started_at(), run.started_at())},
+          {"finished_at", OptionalTime(run.has_finished_at(), run.finished_at())}};
+}
+
+json ToJson(const v1::ModelVersion& v) {
+  return {{"name", v.name()},
+          {"version", v.version()},
+          {"run", v.run()},
+          {"dataset", FormatRef(v.dataset())},
+          {"dataset_sha256", v.dataset_sha256()},
+          {"formula", v.formula()},
+          {"model", v.kind()},
+          {"params", StringMap(v.params())},
+          {"metrics", Metrics(v.metrics())},
+          {"aliases", std::vector<std::string>(v.aliases().begin(), v.aliases().end())},
+          {"signature", Signature(v.signature())},
+          {"description", v.description()},
+          {"created_by", v.created_by()},
+          {"created_at", FormatTime(v.created_at())}};
+}
+
+json ToJson(const v1::AliasChange& c) {
+  return {{"name", c.name()},
+          {"alias", c.alias()},
+          {"from_version", c.has_from_version() ? json(c.from_version()) : json(nullptr)},
+          {"to_version", c.to_version()},
+          {"action", c.action()},
+          {"actor", c.actor()},
+          {"reason", c.reason()},
+          {"forced", c.forced()},
+          {"time", FormatTime(c.time())}};
+}
+
+json ToJson(const v1::PredictResponse& response) {
+  json predictions = json::array();
+  for (const v1::Prediction& p : response.predictions()) {
+    json item = {{"value", p.value()}};
+    if (p.has_lower()) item["lower"] = p.lower();
+    if (p.has_upper()) item["upper"] = p.upper();
+    predictions.push_back(item);
+  }
+  return {{"model", response.model()},
+          {"version", response.version()},
+          {"predictions", predictions}};
+}
+
+void PrintRunSummary(const v1::Run& run, std::ostream& out) {
+  out << "Run " << run.id() << "  " << RunStatusName(run.status()) << "  (experiment "
+      << run.experiment() << ", dataset " << FormatRef(run.dataset()) << ", model "
+      << run.model() << ")\n";
+  out << "Formula: " << run.formula() << "\n";
+  if (!run.error().empty()) out << "Error: " << run.error() << "\n";
+  if (run.status() != v1::RUN_STATUS_SUCCEEDED) return;
+  out << "Missing data: " << run.missing() << " (" << run.rows_dropped() << " rows dropped); "
+      << run.n_obs() << " rows fitted";
+  if (run.test_fraction() > 0) {
+    out << "; test fraction " << run.test_fraction() << ", seed " << run.seed() << " ("
+        << run.n_test() << " test rows)";
+  }
+  out << "\n\nCoefficients:\n";
+  Table table{{"", "Estimate", "Std. Error", "t value", "Pr(>|t|)", ""}, {}};
+  int aliased = 0;
+  for (const v1::Coefficient& c : run.coefficients()) {
+    if (c.aliased()) ++aliased;
+    table.rows.push_back({c.term(), FormatNumber(c.estimate()), FormatNumber(c.std_error()),
+                          FormatNumber(c.t_value(), 4), FormatPValue(c.p_value()),
+                          Stars(c.p_value())});
+  }
+  std::ostringstream coefs;
+  PrintTable(table, coefs);
+  out << coefs.str() << "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n";
+  if (aliased > 0) {
+    out << "(" << aliased << " not defined because of singularities)\n";
+  }
+  const double df = run.df_residual();
+  const int rank = static_cast<int>(std::lround(static_cast<double>(run.n_obs()) - df));
+  const bool intercept =
+      std::any_of(run.coefficients().begin(), run.coefficients().end(),
+                  [](const v1::Coefficient& c) { return c.term() == "(Intercept)"; });
+  out << "\nResidual standard error: " << FormatNumber(run.sigma(), 4) << " on "
+      << FormatNumber(df) << " degrees of freedom\n";
+  out << "Multiple R-squared:  " << FormatNumber(MetricOr(run, "r_squared"), 4)
+      << ",\tAdjusted R-squared:  " << FormatNumber(MetricOr(run, "adj_r_squared"), 4) << "\n";
+  const double f_p = MetricOr(run, "f_p_value");
+  out << "F-statistic: " << FormatNumber(MetricOr(run, "f_statistic"), 4) << " on "
+      << (rank - (intercept ? 1 : 0)) << " and " << FormatNumber(df) << " DF,  p-value: "
+      << (f_p < 2.2e-16 ? std::string("< 2.2e-16") : FormatNumber(f_p, 4)) << "\n";
+  out << "Log-likelihood: " << FormatNumber(MetricOr(run, "log_likelihood"), 7)
+      << ",  AIC: " << FormatNumber(MetricOr(run, "aic"), 7)
+      << ",  BIC: " << FormatNumber(MetricOr(run, "bic"), 7)
+      << "  (R's convention: sigma counted as a parameter)\n";
+  out << "Training RMSE: " << FormatNumber(MetricOr(run, "rmse")) << ",  MAE: "
+      << FormatNumber(MetricOr(run, "mae")) << "\n";
+  if (run.metrics().count("test_rmse") > 0) {
+    out << "Test RMSE: " << FormatNumber(MetricOr(run, "test_rmse"))
+        << ",  MAE: " << FormatNumber(MetricOr(run, "test_mae"))
+        << ",  R-squared: " << FormatNumber(MetricOr(run, "test_r_squared"), 4) << "  ("
+        << run.n_test() << " rows)\n";
+  }
+}
+
+}  // namespace mlprod::client

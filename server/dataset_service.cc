@@ -1,0 +1,165 @@
+#include "server/dataset_service.h"
+
+#include <optional>
+#include <string>
+
+#include "ml/describe.h"
+#include "server/call_context.h"
+#include "server/grpc_status.h"
+#include "server/run_report.h"
+
+namespace mlprod::server {
+namespace {
+
+v1::ColumnType ColumnTypeToProto(std::string_view name) {
+  auto type = ml::ParseColumnType(name);
+  return type.ok() ? ToProto(*type) : v1::COLUMN_TYPE_UNSPECIFIED;
+}
+
+Result<ml::CsvOptions> OptionsFromHeader(const v1::UploadHeader& header) {
+  ml::CsvOptions options;
+  if (!header.delimiter().empty()) {
+    if (header.delimiter().size() != 1) {
+      return Status::InvalidArgument("delimiter must be one character, got '" +
+                                     header.delimiter() + "'");
+    }
+    options.delimiter = header.delimiter()[0];
+    if (options.delimiter == '"' || options.delimiter == '\n' || options.delimiter == '\r') {
+      return Status::InvalidArgument("delimiter cannot be a quote or a line break");
+    }
+  }
+  if (header.na_values_set()) {
+    options.na_values.assign(header.na_values().begin(), header.na_values().end());
+  }
+  for (const auto& [column, type] : header.schema()) {
+    switch (type) {
+      case v1::COLUMN_TYPE_NUMERIC: options.schema[column] = ml::ColumnType::kNumeric; break;
+      case v1::COLUMN_TYPE_CATEGORICAL: options.schema[column] = ml::ColumnType::kCategorical; break;
+      case v1::COLUMN_TYPE_BOOLEAN: options.schema[column] = ml::ColumnType::kBoolean; break;
+      default: return Status::InvalidArgument("schema: column '" + column + "' has no type");
+    }
+  }
+  return options;
+}
+
+std::optional<int> VersionOf(const v1::DatasetRef& ref) {
+  if (ref.version() <= 0) return std::nullopt;
+  return ref.version();
+}
+
+}  // namespace
+
+void ToProto(const registry::DatasetVersion& in, v1::DatasetVersion* out) {
+  out->set_name(in.name);
+  out->set_version(in.version);
+  out->set_rows(in.rows);
+  for (const registry::ColumnInfo& c : in.columns) {
+    v1::ColumnInfo* col = out->add_columns();
+    col->set_name(c.name);
+    col->set_type(ColumnTypeToProto(c.type));
+    col->set_missing(c.missing);
+  }
+  out->set_sha256(in.sha256);
+  out->set_size_bytes(in.size_bytes);
+  out->set_created_by(in.created_by);
+  SetTimestamp(in.created_at_ms, out->mutable_created_at());
+}
+
+grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
+                                               grpc::ServerReader<v1::UploadDatasetRequest>* reader,
+                                               v1::DatasetVersion* response) {
+  v1::UploadDatasetRequest message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    return ToGrpcStatus(Status::InvalidArgument("upload must start with a header message"));
+  }
+  const v1::UploadHeader header = message.header();
+  Status s = registry::ValidateName("dataset name", header.name());
+  if (!s.ok()) return ToGrpcStatus(s);
+  auto options = OptionsFromHeader(header);
+  if (!options.ok()) return ToGrpcStatus(options.status());
+
+  std::string bytes;
+  while (reader->Read(&message)) {
+    if (!message.has_chunk()) {
+      return ToGrpcStatus(Status::InvalidArgument("only the first upload message is a header"));
+    }
+    if (bytes.size() + message.chunk().size() > max_upload_bytes_) {
+      return ToGrpcStatus(Status::ResourceExhausted(
+          "upload exceeds the server's limit of " + std::to_string(max_upload_bytes_) + " bytes"));
+    }
+    bytes += message.chunk();
+  }
+
+  auto frame = ml::ReadCsv(bytes, *options);
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+
+  registry::NewDatasetVersion spec;
+  spec.name = header.name();
+  spec.rows = static_cast<int64_t>(frame->rows);
+  for (const ml::Column& c : frame->columns) {
+    spec.columns.push_back(
+        {c.name, std::string(ml::ColumnTypeName(c.type)), static_cast<int64_t>(c.missing)});
+  }
+  spec.parse_options = EncodeCsvOptions(*options);
+  spec.created_by = ActorOf(*context);
+  bool existed = false;
+  auto version = registry_->CreateDatasetVersion(spec, bytes, &existed);
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  ToProto(*version, response);
+  response->set_existed(existed);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext*,
+                                            const v1::GetDatasetRequest* request,
+                                            v1::DatasetVersion* response) {
+  auto version = registry_->GetDatasetVersion(request->dataset().name(),
+                                              VersionOf(request->dataset()));
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  ToProto(*version, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext*,
+                                              const v1::ListDatasetsRequest*,
+                                              v1::ListDatasetsResponse* response) {
+  auto versions = registry_->ListDatasetVersions();
+  if (!versions.ok()) return ToGrpcStatus(versions.status());
+  for (const registry::DatasetVersion& v : *versions) ToProto(v, response->add_datasets());
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::DescribeDataset(grpc::ServerContext*,
+                                                 const v1::GetDatasetRequest* request,
+                                                 v1::DescribeDatasetResponse* response) {
+  auto version = registry_->GetDatasetVersion(request->dataset().name(),
+                                              VersionOf(request->dataset()));
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  auto frame = cache_->Get(*version);
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+  ToProto(*version, response->mutable_dataset());
+  for (const ml::ColumnSummary& c : ml::Describe(**frame)) {
+    v1::ColumnSummary* out = response->add_columns();
+    out->set_name(c.name);
+    out->set_type(ToProto(c.type));
+    out->set_count(static_cast<int64_t>(c.count));
+    out->set_missing(static_cast<int64_t>(c.missing));
+    if (c.type == ml::ColumnType::kNumeric && c.count > 0) {
+      out->set_mean(c.mean);
+      if (!std::isnan(c.sd)) out->set_sd(c.sd);
+      out->set_min(c.min);
+      out->set_q1(c.q1);
+      out->set_median(c.median);
+      out->set_q3(c.q3);
+      out->set_max(c.max);
+    }
+    for (const auto& [level, count] : c.level_counts) {
+      v1::LevelCount* lc = out->add_levels();
+      lc->set_level(level);
+      lc->set_count(static_cast<int64_t>(count));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace mlprod::server

@@ -1,0 +1,46 @@
+// ModelRegistry service: register versions, read them, and move aliases (promote, rollback)
+// behind the promotion gate.
+#pragma once
+
+#include "mlprod/v1/registry.grpc.pb.h"
+#include "registry/registry.h"
+#include "server/serving_models.h"
+
+namespace mlprod::server {
+
+// The metric a promotion must not worsen (lower is better).
+inline constexpr char kGateMetric[] = "test_rmse";
+
+class ModelRegistryImpl final : public v1::ModelRegistry::Service {
+ public:
+  // Both pointers outlive the service.
+  ModelRegistryImpl(registry::Registry* registry, ServingModels* serving)
+      : registry_(registry), serving_(serving) {}
+
+  grpc::Status RegisterModel(grpc::ServerContext* context, const v1::RegisterModelRequest* request,
+                             v1::ModelVersion* response) override;
+  grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
+  grpc::Status GetModel(grpc::ServerContext* context, const v1::GetModelRequest* request,
+                        v1::Model* response) override;
+  grpc::Status Promote(grpc::ServerContext* context, const v1::PromoteRequest* request,
+                       v1::AliasChange* response) override;
+  grpc::Status Rollback(grpc::ServerContext* context, const v1::RollbackRequest* request,
+                        v1::AliasChange* response) override;
+  grpc::Status GetHistory(grpc::ServerContext* context, const v1::GetHistoryRequest* request,
+                          v1::GetHistoryResponse* response) override;
+
+ private:
+  // Loads the target, then moves the alias with compare-and-swap on `current`.
+  Result<registry::AliasChange> MoveAlias(const grpc::ServerContext& context,
+                                          registry::MoveAliasRequest request);
+
+  registry::Registry* const registry_;
+  ServingModels* const serving_;
+};
+
+// Why promoting `candidate` over `current` is refused, or OK. Pure: tested on its own.
+Status CheckPromotionGate(const registry::ModelVersion& current,
+                          const registry::ModelVersion& candidate);
+
+}  // namespace mlprod::server

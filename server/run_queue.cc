@@ -1,0 +1,187 @@
+#include "server/run_queue.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "ml/model.h"
+#include "server/run_report.h"
+
+namespace mlprod::server {
+
+RunQueue::RunQueue(registry::Registry* registry, DatasetCache* cache, int workers)
+    : registry_(registry), cache_(cache) {
+  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { WorkerLoop(); });
+}
+
+RunQueue::~RunQueue() { Stop(); }
+
+void RunQueue::Enqueue(const std::string& run_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(run_id);
+    live_[run_id];
+  }
+  work_cv_.notify_one();
+}
+
+Status RunQueue::Cancel(const std::string& run_id) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto queued = std::find(queue_.begin(), queue_.end(), run_id);
+  if (queued != queue_.end()) {
+    queue_.erase(queued);
+    lock.unlock();
+    Status s = registry_->EndRun(run_id, registry::RunStatus::kCancelled, "cancelled by request");
+    MarkEnded(run_id);
+    return s;
+  }
+  if (running_.count(run_id) == 0) {
+    return Status::FailedPrecondition("run " + run_id + " is not queued or running");
+  }
+  live_[run_id].cancel_requested = true;
+  return Status::Ok();
+}
+
+RunQueue::Progress RunQueue::WaitForProgress(const std::string& run_id, size_t seen_lines,
+                                             std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto has_news = [&] {
+    auto it = live_.find(run_id);
+    return it != live_.end() && (it->second.ended || it->second.lines.size() > seen_lines);
+  };
+  progress_cv_.wait_for(lock, timeout, has_news);
+  Progress out;
+  auto it = live_.find(run_id);
+  if (it == live_.end()) return out;  // not queued here (yet): the caller reads the stored state
+  out.progress = it->second.progress;
+  out.ended = it->second.ended;
+  if (it->second.lines.size() > seen_lines) {
+    out.lines.assign(it->second.lines.begin() + static_cast<std::ptrdiff_t>(seen_lines),
+                     it->second.lines.end());
+  }
+  return out;
+}
+
+void RunQueue::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+int RunQueue::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+int RunQueue::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(running_.size());
+}
+
+void RunQueue::WorkerLoop() {
+  for (;;) {
+    std::string run_id;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      run_id = queue_.front();
+      queue_.pop_front();
+      running_.insert(run_id);
+    }
+    Execute(run_id);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running_.erase(run_id);
+    }
+    MarkEnded(run_id);
+  }
+}
+
+bool RunQueue::Report(const std::string& run_id, double progress, const std::string& line) {
+  bool keep_going;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    LiveRun& live = live_[run_id];
+    live.progress = progress;
+    if (!line.empty()) live.lines.push_back(line);
+    keep_going = !live.cancel_requested && !stopping_;
+  }
+  progress_cv_.notify_all();
+  return keep_going;
+}
+
+void RunQueue::MarkEnded(const std::string& run_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_[run_id].ended = true;
+  }
+  progress_cv_.notify_all();
+}
+
+void RunQueue::Execute(const std::string& run_id) {
+  auto fail = [&](const Status& s) {
+    Status stored = registry_->EndRun(run_id, registry::RunStatus::kFailed, s.ToString());
+    if (!stored.ok()) spdlog::error("run {}: could not store failure: {}", run_id, stored.ToString());
+    spdlog::info("run {} FAILED: {}", run_id, s.ToString());
+  };
+
+  Status s = registry_->MarkRunRunning(run_id);
+  if (!s.ok()) {
+    spdlog::warn("run {} not started: {}", run_id, s.ToString());
+    return;
+  }
+  auto run = registry_->GetRun(run_id);
+  if (!run.ok()) return fail(run.status());
+  auto dataset = registry_->GetDatasetVersion(run->dataset_name, run->dataset_version);
+  if (!dataset.ok()) return fail(dataset.status());
+  Report(run_id, 0.05, "loading dataset " + run->dataset_name + "@" +
+                           std::to_string(run->dataset_version));
+  auto frame = cache_->Get(*dataset);
+  if (!frame.ok()) return fail(frame.status());
+
+  ml::TrainOptions options;
+  options.formula = run->formula;
+  options.kind = run->kind;
+  options.params = run->params;
+  auto missing = ml::ParseMissingStrategy(run->missing);
+  if (!missing.ok()) return fail(missing.status());
+  options.missing = *missing;
+  options.test_fraction = run->test_fraction;
+  options.seed = run->seed;
+
+  auto trained = ml::Train(**frame, options, [&](double progress, const std::string& line) {
+    return Report(run_id, 0.1 + 0.8 * progress, line);
+  });
+  if (!trained.ok()) {
+    bool shutting_down;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutting_down = stopping_;
+    }
+    if (trained.status().code() == StatusCode::kCancelled) {
+      const auto status = shutting_down ? registry::RunStatus::kFailed
+                                        : registry::RunStatus::kCancelled;
+      const char* reason = shutting_down ? "interrupted" : "cancelled by request";
+      s = registry_->EndRun(run_id, status, reason);
+      if (!s.ok()) spdlog::error("run {}: {}", run_id, s.ToString());
+      spdlog::info("run {} {}", run_id, reason);
+      return;
+    }
+    return fail(trained.status());
+  }
+  const ml::TrainOutput& out = *trained;
+  s = registry_->CompleteRun(run_id, out.report.metrics, EncodeReport(out.report, *out.model),
+                             out.model->Serialize());
+  if (!s.ok()) return fail(s);
+  Report(run_id, 1.0, "run " + run_id + " SUCCEEDED");
+  spdlog::info("run {} SUCCEEDED", run_id);
+}
+
+}  // namespace mlprod::server

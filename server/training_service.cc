@@ -1,0 +1,225 @@
+#include "server/training_service.h"
+
+#include <chrono>
+
+#include "ml/model.h"
+#include "server/call_context.h"
+#include "server/grpc_status.h"
+#include "server/run_report.h"
+
+namespace mlprod::server {
+namespace {
+
+v1::RunStatus StatusToProto(registry::RunStatus s) {
+  switch (s) {
+    case registry::RunStatus::kQueued: return v1::RUN_STATUS_QUEUED;
+    case registry::RunStatus::kRunning: return v1::RUN_STATUS_RUNNING;
+    case registry::RunStatus::kSucceeded: return v1::RUN_STATUS_SUCCEEDED;
+    case registry::RunStatus::kFailed: return v1::RUN_STATUS_FAILED;
+    case registry::RunStatus::kCancelled: return v1::RUN_STATUS_CANCELLED;
+  }
+  return v1::RUN_STATUS_UNSPECIFIED;
+}
+
+bool Ended(registry::RunStatus s) {
+  return s == registry::RunStatus::kSucceeded || s == registry::RunStatus::kFailed ||
+         s == registry::RunStatus::kCancelled;
+}
+
+Status ValidateRunId(const std::string& id) {
+  if (id.empty()) return Status::InvalidArgument("run id is empty");
+  return registry::ValidateName("run id", id);
+}
+
+}  // namespace
+
+void ToProto(const registry::Run& in, v1::Run* out) {
+  out->set_id(in.id);
+  out->set_experiment(in.experiment);
+  out->mutable_dataset()->set_name(in.dataset_name);
+  out->mutable_dataset()->set_version(in.dataset_version);
+  out->set_formula(in.formula);
+  out->set_model(in.kind);
+  out->mutable_params()->insert(in.params.begin(), in.params.end());
+  out->set_missing(in.missing);
+  out->set_test_fraction(in.test_fraction);
+  out->set_seed(in.seed);
+  out->set_status(StatusToProto(in.status));
+  out->set_error(in.error);
+  out->mutable_metrics()->insert(in.metrics.begin(), in.metrics.end());
+  DecodeReportInto(in.report, out);
+  out->set_created_by(in.created_by);
+  SetTimestamp(in.created_at_ms, out->mutable_created_at());
+  if (in.started_at_ms > 0) SetTimestamp(in.started_at_ms, out->mutable_started_at());
+  if (in.finished_at_ms > 0) SetTimestamp(in.finished_at_ms, out->mutable_finished_at());
+}
+
+grpc::Status TrainingServiceImpl::CreateExperiment(grpc::ServerContext* context,
+                                                   const v1::CreateExperimentRequest* request,
+                                                   v1::Experiment* response) {
+  auto e = registry_->CreateExperiment(request->name(), ActorOf(*context));
+  if (!e.ok()) return ToGrpcStatus(e.status());
+  response->set_name(e->name);
+  response->set_created_by(e->created_by);
+  SetTimestamp(e->created_at_ms, response->mutable_created_at());
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::ListExperiments(grpc::ServerContext*,
+                                                  const v1::ListExperimentsRequest*,
+                                                  v1::ListExperimentsResponse* response) {
+  auto list = registry_->ListExperiments();
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (const registry::Experiment& e : *list) {
+    v1::Experiment* out = response->add_experiments();
+    out->set_name(e.name);
+    out->set_created_by(e.created_by);
+    SetTimestamp(e.created_at_ms, out->mutable_created_at());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
+                                            const v1::SubmitRunRequest* request,
+                                            v1::Run* response) {
+  registry::Run spec;
+  spec.experiment = request->experiment().empty() ? "Default" : request->experiment();
+  spec.formula = request->formula();
+  spec.kind = request->model().empty() ? "ols" : request->model();
+  spec.params.insert(request->params().begin(), request->params().end());
+  spec.missing = request->missing().empty() ? "drop" : request->missing();
+  spec.test_fraction = request->test_fraction();
+  spec.seed = request->seed();
+  spec.created_by = ActorOf(*context);
+
+  Status s = registry::ValidateName("experiment name", spec.experiment);
+  if (!s.ok()) return ToGrpcStatus(s);
+  if (request->folds() != 0) {
+    return ToGrpcStatus(Status::InvalidArgument("--folds is not supported yet; use --test-fraction"));
+  }
+  if (!(spec.test_fraction >= 0 && spec.test_fraction < 1)) {
+    return ToGrpcStatus(Status::InvalidArgument("test fraction must be in [0, 1)"));
+  }
+  auto missing = ml::ParseMissingStrategy(spec.missing);
+  if (!missing.ok()) return ToGrpcStatus(missing.status());
+  auto experiment = registry_->GetExperiment(spec.experiment);
+  if (!experiment.ok()) return ToGrpcStatus(experiment.status());
+
+  const v1::DatasetRef& ref = request->dataset();
+  auto dataset = registry_->GetDatasetVersion(
+      ref.name(), ref.version() > 0 ? std::optional<int>(ref.version()) : std::nullopt);
+  if (!dataset.ok()) return ToGrpcStatus(dataset.status());
+  spec.dataset_name = dataset->name;
+  spec.dataset_version = dataset->version;
+
+  // Answer formula and option errors now, not in a failed run later.
+  auto frame = cache_->Get(*dataset);
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+  ml::TrainOptions options;
+  options.formula = spec.formula;
+  options.kind = spec.kind;
+  options.params = spec.params;
+  options.missing = *missing;
+  options.test_fraction = spec.test_fraction;
+  options.seed = spec.seed;
+  s = ml::ValidateTrainOptions(**frame, options);
+  if (!s.ok()) return ToGrpcStatus(s);
+
+  auto run = registry_->CreateRun(spec);
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  queue_->Enqueue(run->id);
+  ToProto(*run, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+                                         v1::Run* response) {
+  Status s = ValidateRunId(request->id());
+  if (!s.ok()) return ToGrpcStatus(s);
+  auto run = registry_->GetRun(request->id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  ToProto(*run, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::ListRuns(grpc::ServerContext*,
+                                           const v1::ListRunsRequest* request,
+                                           v1::ListRunsResponse* response) {
+  std::optional<std::string> experiment;
+  if (!request->experiment().empty()) {
+    auto e = registry_->GetExperiment(request->experiment());
+    if (!e.ok()) return ToGrpcStatus(e.status());
+    experiment = request->experiment();
+  }
+  auto runs = registry_->ListRuns(experiment);
+  if (!runs.ok()) return ToGrpcStatus(runs.status());
+  for (const registry::Run& r : *runs) ToProto(r, response->add_runs());
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
+                                           const v1::GetRunRequest* request,
+                                           grpc::ServerWriter<v1::RunEvent>* writer) {
+  Status s = ValidateRunId(request->id());
+  if (!s.ok()) return ToGrpcStatus(s);
+  auto run = registry_->GetRun(request->id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+
+  size_t seen = 0;
+  registry::RunStatus last_status = run->status;
+  {
+    v1::RunEvent first;
+    ToProto(*run, first.mutable_run());
+    if (!writer->Write(first)) return grpc::Status::OK;
+  }
+  while (!Ended(run->status)) {
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
+    RunQueue::Progress p =
+        queue_->WaitForProgress(request->id(), seen, std::chrono::milliseconds(250));
+    for (const std::string& line : p.lines) {
+      v1::RunEvent event;
+      event.mutable_run()->set_id(run->id);
+      event.mutable_run()->set_status(StatusToProto(run->status));
+      event.set_progress(p.progress);
+      event.set_log_line(line);
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
+    seen += p.lines.size();
+    run = registry_->GetRun(request->id());
+    if (!run.ok()) return ToGrpcStatus(run.status());
+    if (run->status != last_status && !Ended(run->status)) {
+      last_status = run->status;
+      v1::RunEvent event;
+      event.mutable_run()->set_id(run->id);
+      event.mutable_run()->set_status(StatusToProto(run->status));
+      event.set_progress(p.progress);
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
+  }
+  v1::RunEvent last;
+  ToProto(*run, last.mutable_run());
+  last.set_progress(1.0);
+  writer->Write(last);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::CancelRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+                                            v1::Run* response) {
+  Status s = ValidateRunId(request->id());
+  if (!s.ok()) return ToGrpcStatus(s);
+  auto run = registry_->GetRun(request->id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  if (Ended(run->status)) {
+    return ToGrpcStatus(Status::FailedPrecondition("run " + run->id + " has already ended (" +
+                                                   std::string(registry::RunStatusName(run->status)) +
+                                                   ")"));
+  }
+  s = queue_->Cancel(request->id());
+  if (!s.ok()) return ToGrpcStatus(s);
+  run = registry_->GetRun(request->id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  ToProto(*run, response);
+  return grpc::Status::OK;
+}
+
+}  // namespace mlprod::server
