@@ -1,0 +1,29 @@
+// Encoding helpers for the registry's SQLite columns: maps and column lists as JSON text, and the
+// SHA-256 of dataset bytes. Decoders return INTERNAL on malformed text (a corrupt row); nothing
+// throws.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ml/status.h"
+#include "registry/registry.h"
+
+namespace mlprod::registry {
+
+// Lowercase hex SHA-256 of `bytes` (OpenSSL EVP). INTERNAL if OpenSSL fails.
+Result<std::string> Sha256Hex(std::string_view bytes);
+
+std::string EncodeParams(const std::map<std::string, std::string>& params);
+Result<std::map<std::string, std::string>> DecodeParams(std::string_view json);
+
+// Non-finite metrics are stored as null and read back as NaN.
+std::string EncodeMetrics(const std::map<std::string, double>& metrics);
+Result<std::map<std::string, double>> DecodeMetrics(std::string_view json);
+
+std::string EncodeColumns(const std::vector<ColumnInfo>& columns);
+Result<std::vector<ColumnInfo>> DecodeColumns(std::string_view json);
+
+}  // namespace mlprod::registry
