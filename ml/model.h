@@ -114,6 +114,11 @@ using ProgressFn = std::function<bool(double progress, const std::string& line)>
 Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
                           const ProgressFn& progress = nullptr);
 
+// Checks `options` against `frame` without fitting: the formula parses and names existing
+// columns, the kind and its params are known, the missing strategy and test fraction are valid.
+// Returns the INVALID_ARGUMENT that Train would (SubmitRun answers it before queueing).
+Status ValidateTrainOptions(const Frame& frame, const TrainOptions& options);
+
 // Builds a Frame typed by `signature` from text records (column name -> cell text), as the
 // predict RPC receives them. INVALID_ARGUMENT naming the 1-based row and the column for: a
 // signature column absent from a record, a column not in the signature, a numeric cell that does

@@ -1,0 +1,259 @@
+// The real services in-process on a loopback port with a temp data dir, through MlprodClient.
+#include <stdlib.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "client/mlprod_client.h"
+#include "server/mlprod_server.h"
+
+namespace mlprod {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/mlprod-server-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    StartServer();
+  }
+
+  void TearDown() override {
+    client_.reset();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void StartServer() {
+    server::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_ + "/data";
+    auto server = server::MlprodServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    client::ClientOptions copts;
+    copts.server = "127.0.0.1:" + std::to_string(server_->port());
+    copts.actor = "tester";
+    std::string error;
+    client_ = client::MlprodClient::Create(copts, &error);
+    ASSERT_NE(client_, nullptr) << error;
+  }
+
+  // y = 3 + 2 x + 5 [g == b] + N(0, 1) noise (+ 0.5 x^2 when `quadratic`), 400 rows.
+  std::string WriteCsv(bool quadratic) {
+    std::mt19937_64 rng(42);
+    std::normal_distribution<double> noise(0, 1);
+    std::ostringstream csv;
+    csv << "y,x,g\n";
+    for (int i = 0; i < 400; ++i) {
+      const double x = (i % 40) / 4.0;
+      const bool b = i % 3 == 0;
+      const double y = 3 + 2 * x + (b ? 5 : 0) + (quadratic ? 0.5 * x * x : 0) + noise(rng);
+      csv << y << "," << x << "," << (b ? "b" : "a") << "\n";
+    }
+    const std::string path = dir_ + (quadratic ? "/quad.csv" : "/lin.csv");
+    std::ofstream(path) << csv.str();
+    return path;
+  }
+
+  v1::DatasetVersion Upload(const std::string& path, const std::string& name) {
+    v1::UploadHeader header;
+    header.set_name(name);
+    v1::DatasetVersion out;
+    grpc::Status s = client_->UploadFile(header, path, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  v1::Run Train(const std::string& dataset, const std::string& formula) {
+    v1::SubmitRunRequest request;
+    request.mutable_dataset()->set_name(dataset);
+    request.set_formula(formula);
+    request.set_test_fraction(0.25);
+    request.set_seed(7);
+    v1::Run run;
+    auto context = client_->NewContext();
+    grpc::Status s = client_->training().SubmitRun(context.get(), request, &run);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::Run last;
+    s = client_->WatchRun(run.id(), [](const v1::RunEvent&) {}, &last);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(last.status(), v1::RUN_STATUS_SUCCEEDED) << last.error();
+    return last;
+  }
+
+  int Register(const std::string& run) {
+    v1::RegisterModelRequest request;
+    request.set_name("m");
+    request.set_run(run);
+    v1::ModelVersion v;
+    auto context = client_->NewContext();
+    grpc::Status s = client_->registry().RegisterModel(context.get(), request, &v);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return v.version();
+  }
+
+  grpc::Status Promote(int version, bool force) {
+    v1::PromoteRequest request;
+    request.set_name("m");
+    request.set_version(version);
+    request.set_force(force);
+    v1::AliasChange change;
+    auto context = client_->NewContext();
+    return client_->registry().Promote(context.get(), request, &change);
+  }
+
+  grpc::Status Predict(double x, const std::string& g, v1::PredictResponse* response) {
+    v1::PredictRequest request;
+    request.set_model("m");
+    auto& fields = *request.add_rows()->mutable_fields();
+    fields["x"] = std::to_string(x);
+    fields["g"] = g;
+    auto context = client_->NewContext();
+    return client_->inference().Predict(context.get(), request, response);
+  }
+
+  // x·β from the run's coefficient table.
+  static double Expected(const v1::Run& run, double x, bool b) {
+    double value = 0;
+    for (const v1::Coefficient& c : run.coefficients()) {
+      if (c.term() == "(Intercept)") value += c.estimate();
+      if (c.term() == "x") value += c.estimate() * x;
+      if (c.term() == "gb" && b) value += c.estimate();
+    }
+    return value;
+  }
+
+  std::string dir_;
+  std::unique_ptr<server::MlprodServer> server_;
+  std::unique_ptr<client::MlprodClient> client_;
+};
+
+TEST_F(ServerTest, PredictionsDuringPromotionsNeverFailNorMixVersions) {
+  Upload(WriteCsv(false), "lin");
+  const v1::Run r1 = Train("lin", "y ~ x + g");
+  const v1::Run r2 = Train("lin", "y ~ x + g + I(x^2)");
+  ASSERT_EQ(Register(r1.id()), 1);
+  ASSERT_EQ(Register(r2.id()), 2);
+  ASSERT_TRUE(Promote(1, false).ok());
+
+  // Version 2 has an extra term, so the two versions answer differently for x = 7.
+  const double x = 7;
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, mixed{0}, answered{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      while (!stop.load()) {
+        v1::PredictResponse response;
+        grpc::Status s = Predict(x, "b", &response);
+        if (!s.ok()) {
+          ++failures;
+          continue;
+        }
+        const v1::Run& run = response.version() == 1 ? r1 : r2;
+        double expected = Expected(run, x, true);
+        if (response.version() == 2) {
+          for (const v1::Coefficient& c : r2.coefficients()) {
+            if (c.term() == "I(x^2)") expected += c.estimate() * x * x;
+          }
+        }
+        if (std::abs(response.predictions(0).value() - expected) > 1e-9 * std::abs(expected)) {
+          ++mixed;
+        }
+        ++answered;
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(Promote(i % 2 == 0 ? 2 : 1, /*force=*/true).ok());
+  }
+  stop = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mixed.load(), 0);
+  EXPECT_GT(answered.load(), 0);
+}
+
+TEST_F(ServerTest, WorsePromotionIsRefusedUnlessForcedAndRecorded) {
+  Upload(WriteCsv(true), "quad");
+  const v1::Run good = Train("quad", "y ~ x + g + I(x^2)");
+  const v1::Run bad = Train("quad", "y ~ x");
+  ASSERT_LT(good.metrics().at("test_rmse"), bad.metrics().at("test_rmse"));
+  ASSERT_EQ(Register(good.id()), 1);
+  ASSERT_EQ(Register(bad.id()), 2);
+  ASSERT_TRUE(Promote(1, false).ok());
+
+  grpc::Status refused = Promote(2, false);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::PredictResponse response;
+  ASSERT_TRUE(Predict(1, "a", &response).ok());
+  EXPECT_EQ(response.version(), 1);
+
+  ASSERT_TRUE(Promote(2, true).ok());
+  v1::GetHistoryRequest request;
+  request.set_name("m");
+  v1::GetHistoryResponse history;
+  auto context = client_->NewContext();
+  ASSERT_TRUE(client_->registry().GetHistory(context.get(), request, &history).ok());
+  ASSERT_EQ(history.entries_size(), 2);
+  EXPECT_FALSE(history.entries(0).forced());
+  EXPECT_TRUE(history.entries(1).forced());
+  EXPECT_EQ(history.entries(1).actor(), "tester");
+}
+
+TEST_F(ServerTest, RestartKeepsRunsModelsAndAliases) {
+  Upload(WriteCsv(false), "lin");
+  const v1::Run run = Train("lin", "y ~ x + g");
+  ASSERT_EQ(Register(run.id()), 1);
+  ASSERT_TRUE(Promote(1, false).ok());
+  v1::PredictResponse before;
+  ASSERT_TRUE(Predict(2.5, "a", &before).ok());
+
+  client_.reset();
+  server_.reset();
+  StartServer();
+
+  v1::PredictResponse after;
+  ASSERT_TRUE(Predict(2.5, "a", &after).ok());
+  EXPECT_EQ(after.version(), 1);
+  // Same bits after a reload from disk.
+  EXPECT_EQ(after.predictions(0).value(), before.predictions(0).value());
+  v1::GetRunRequest request;
+  request.set_id(run.id());
+  v1::Run again;
+  auto context = client_->NewContext();
+  ASSERT_TRUE(client_->training().GetRun(context.get(), request, &again).ok());
+  EXPECT_EQ(again.status(), v1::RUN_STATUS_SUCCEEDED);
+  EXPECT_EQ(again.metrics().at("test_rmse"), run.metrics().at("test_rmse"));
+  EXPECT_EQ(again.coefficients_size(), run.coefficients_size());
+}
+
+TEST_F(ServerTest, SubmitWithUnknownColumnIsInvalidAndStoresNoRun) {
+  Upload(WriteCsv(false), "lin");
+  v1::SubmitRunRequest request;
+  request.mutable_dataset()->set_name("lin");
+  request.set_formula("y ~ x + nope");
+  v1::Run run;
+  auto context = client_->NewContext();
+  grpc::Status s = client_->training().SubmitRun(context.get(), request, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("nope"), std::string::npos);
+  v1::ListRunsResponse runs;
+  auto list_context = client_->NewContext();
+  ASSERT_TRUE(client_->training().ListRuns(list_context.get(), {}, &runs).ok());
+  EXPECT_EQ(runs.runs_size(), 0);
+}
+
+}  // namespace
+}  // namespace mlprod
