@@ -20,8 +20,8 @@ test: build
 	ctest --preset $(PRESET)
 
 bench: build
-	cmake --build --preset $(PRESET) --target bench
-	./build/$(PRESET)/bench/run-bench
+	cmake --build --preset $(PRESET) --target mlprod_bench
+	./build/$(PRESET)/bench/mlprod_bench
 
 clean:
 	rm -rf build

@@ -1,4 +1,7 @@
 // mlprod: the command-line client (SPEC §6).
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -33,6 +36,11 @@ const char* CodeName(grpc::StatusCode code) {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+std::string LoginName() {
+  const passwd* entry = getpwuid(getuid());
+  return entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "";
 }
 
 void AddServerCommands(CLI::App& app, CliState& state) {
@@ -108,7 +116,7 @@ int main(int argc, char** argv) {
   CliState state;
   state.options.server = EnvOr("MLPROD_SERVER", state.options.server);
   state.options.token = EnvOr("MLPROD_TOKEN", "");
-  state.options.actor = EnvOr("USER", EnvOr("LOGNAME", ""));
+  state.options.actor = EnvOr("USER", EnvOr("LOGNAME", LoginName()));
 
   CLI::App app{"mlprod: datasets, training runs, a model registry and predictions"};
   app.fallthrough();  // global flags may follow the subcommand
@@ -130,8 +138,14 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors read like every other error: one line, a code, non-zero exit.
+    std::cerr << "error: INVALID_ARGUMENT: " << e.what() << " (see mlprod --help)\n";
+    return 2;
   }
   if (!state.action) {
     std::cerr << app.help();

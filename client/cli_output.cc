@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <sstream>
@@ -53,6 +54,14 @@ json OptionalTime(bool has, const google::protobuf::Timestamp& t) {
   return has ? json(FormatTime(t)) : json(nullptr);
 }
 
+bool LooksNumeric(const std::string& cell) {
+  if (cell == "NA" || cell == "-" || cell.rfind("< ", 0) == 0) return true;
+  if (cell.empty()) return false;
+  char* end = nullptr;
+  std::strtod(cell.c_str(), &end);
+  return end == cell.c_str() + cell.size();
+}
+
 // R's format.pval for the coefficient table.
 std::string FormatPValue(double p) {
   if (std::isnan(p)) return "NA";
@@ -90,12 +99,21 @@ void PrintTable(const Table& table, std::ostream& out) {
       width[i] = std::max(width[i], row[i].size());
     }
   }
+  // Numbers are right-aligned, as R prints them; text is left-aligned.
+  std::vector<bool> numeric(width.size(), !table.rows.empty());
+  for (const auto& row : table.rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      if (!LooksNumeric(row[i])) numeric[i] = false;
+    }
+  }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string text;
     for (size_t i = 0; i < cells.size() && i < width.size(); ++i) {
       if (i > 0) text += "  ";
+      const size_t pad = width[i] - cells[i].size();
+      if (numeric[i]) text.append(pad, ' ');
       text += cells[i];
-      if (i + 1 < cells.size()) text.append(width[i] - cells[i].size(), ' ');
+      if (!numeric[i] && i + 1 < cells.size()) text.append(pad, ' ');
     }
     out << text << "\n";
   };
@@ -135,7 +153,23 @@ void PrintTabular(const Table& table, OutputFormat format, std::ostream& out) {
 
 std::string FormatNumber(double value, int significant) {
   if (std::isnan(value)) return "NA";
-  return fmt::format("{:.{}g}", value, significant);
+  if (std::isinf(value)) return value > 0 ? "Inf" : "-Inf";
+  if (value == 0) return "0";
+  // As R's format(): `significant` digits, fixed notation unless scientific is shorter.
+  auto strip_zeros = [](std::string text) {
+    const auto e = text.find('e');
+    std::string mantissa = text.substr(0, e), exponent = e == std::string::npos ? "" : text.substr(e);
+    if (mantissa.find('.') != std::string::npos) {
+      mantissa.erase(mantissa.find_last_not_of('0') + 1);
+      if (mantissa.back() == '.') mantissa.pop_back();
+    }
+    return mantissa + exponent;
+  };
+  const std::string sci = strip_zeros(fmt::format("{:.{}e}", value, significant - 1));
+  const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(value))));
+  const int decimals = std::max(0, significant - 1 - magnitude);
+  const std::string fixed = strip_zeros(fmt::format("{:.{}f}", value, decimals));
+  return fixed.size() <= sci.size() ? fixed : sci;
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& time) {
@@ -143,8 +177,8 @@ std::string FormatTime(const google::protobuf::Timestamp& time) {
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buffer, time.nanos() / 1000000);
 }
 
 std::string FormatRef(const v1::DatasetRef& ref) {

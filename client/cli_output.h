@@ -30,9 +30,10 @@ void PrintCsv(const Table& table, std::ostream& out);
 // The table as `format` asks (kJson is not a table format: use the JSON builders).
 void PrintTabular(const Table& table, OutputFormat format, std::ostream& out);
 
-// Six significant digits, "NA" for NaN (as R prints a missing number).
+// `significant` digits in fixed or scientific notation, whichever is shorter (as R's format()),
+// "NA" for NaN (as R prints a missing number).
 std::string FormatNumber(double value, int significant = 6);
-// ISO 8601 UTC, e.g. "2026-12-02T17:04:05Z".
+// ISO 8601 UTC with milliseconds, e.g. "2026-12-02T17:04:05.123Z".
 std::string FormatTime(const google::protobuf::Timestamp& time);
 // "numeric", "categorical", "boolean".
 std::string ColumnTypeName(v1::ColumnType type);

@@ -167,7 +167,7 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
 
   size_t seen = 0;
   registry::RunStatus last_status = run->status;
-  {
+  if (!Ended(run->status)) {
     v1::RunEvent first;
     ToProto(*run, first.mutable_run());
     if (!writer->Write(first)) return grpc::Status::OK;
