@@ -80,6 +80,20 @@ Result<OlsOptions> ParseOlsParams(const std::map<std::string, std::string>& para
   return o;
 }
 
+// Keeps at most FitReport::kMaxPlotPoints (fitted, actual) pairs, evenly spaced in row order.
+void SamplePlotPoints(const std::vector<double>& fitted, const std::vector<double>& actual,
+                      FitReport* report) {
+  const size_t n = fitted.size();
+  const size_t keep = std::min(n, FitReport::kMaxPlotPoints);
+  report->plot_fitted.reserve(keep);
+  report->plot_actual.reserve(keep);
+  for (size_t k = 0; k < keep; ++k) {
+    const size_t i = k * n / keep;
+    report->plot_fitted.push_back(fitted[i]);
+    report->plot_actual.push_back(actual[i]);
+  }
+}
+
 // What Train and ValidateTrainOptions check before any row is read.
 struct CheckedSpec {
   OlsOptions ols;
@@ -190,6 +204,7 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   MLPROD_ASSIGN_OR_RETURN(std::vector<double> fitted, model->PredictInputs(train));
   report.coefficients = OlsCoefficientTable(fit, design.column_names());
   report.metrics = OlsMetrics(fit, design.intercept(), y, fitted);
+  SamplePlotPoints(fitted, y_train, &report);
   report.sigma = fit.sigma;
   report.df_residual = fit.df_residual;
   report.n_obs = fit.n;

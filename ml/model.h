@@ -53,6 +53,10 @@ struct FitReport {
   // test split test_rmse test_mae test_r_squared. AIC/BIC in R's convention (sigma counted).
   std::map<std::string, double> metrics;
   std::vector<std::string> log;  // human-readable lines written during the fit
+  // Up to kMaxPlotPoints training rows, evenly spaced in row order, for residual and
+  // actual-vs-fitted plots: the fitted value and the observed response of each.
+  static constexpr size_t kMaxPlotPoints = 2000;
+  std::vector<double> plot_fitted, plot_actual;
 };
 
 // One input column the model needs at prediction time: the model's signature.

@@ -63,6 +63,8 @@ std::string EncodeReport(const ml::FitReport& report, const ml::Model& model) {
             {"n_test", report.n_test},
             {"log", report.log},
             {"response", model.response()},
+            {"plot_fitted", report.plot_fitted},
+            {"plot_actual", report.plot_actual},
             {"signature", SignatureJson(model.signature())}};
   return j.dump();
 }
