@@ -116,6 +116,7 @@ Result<DatasetVersion> SqliteRegistry::LoadDataset(std::string_view name,
                                                    std::optional<int> version) {
   const std::string sql =
       "SELECT " + std::string(kDatasetColumns) + " FROM datasets WHERE name = ?1" +
+      " AND deleted_at_ms = 0" +
       (version.has_value() ? " AND version = ?2" : "") + " ORDER BY version DESC LIMIT 1";
   MLPROD_ASSIGN_OR_RETURN(Statement stmt, db_.Prepare(sql));
   stmt.Bind(1, name);
@@ -137,7 +138,8 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
   {
     MLPROD_ASSIGN_OR_RETURN(Statement same,
                             db_.Prepare("SELECT version FROM datasets WHERE name = ?1 AND "
-                                        "sha256 = ?2 ORDER BY version LIMIT 1"));
+                                        "sha256 = ?2 AND deleted_at_ms = 0 "
+                                        "ORDER BY version LIMIT 1"));
     MLPROD_ASSIGN_OR_RETURN(bool found, same.BindAll(spec.name, sha256).Step());
     if (found) {
       if (existed != nullptr) *existed = true;
@@ -194,7 +196,7 @@ Result<DatasetVersion> SqliteRegistry::GetDatasetVersion(std::string_view name,
 Result<std::vector<DatasetVersion>> SqliteRegistry::ListDatasetVersions() {
   std::lock_guard<std::mutex> lock(mu_);
   MLPROD_ASSIGN_OR_RETURN(Statement stmt, db_.Prepare("SELECT " + std::string(kDatasetColumns) +
-                                                      " FROM datasets ORDER BY name, version"));
+                                                      " FROM datasets WHERE deleted_at_ms = 0 ORDER BY name, version"));
   std::vector<DatasetVersion> all;
   while (true) {
     MLPROD_ASSIGN_OR_RETURN(bool has_row, stmt.Step());
@@ -212,7 +214,8 @@ Result<std::string> SqliteRegistry::ReadDatasetBytes(std::string_view name, int 
     std::lock_guard<std::mutex> lock(mu_);
     MLPROD_ASSIGN_OR_RETURN(
         Statement stmt,
-        db_.Prepare("SELECT blob_key FROM datasets WHERE name = ?1 AND version = ?2"));
+        db_.Prepare("SELECT blob_key FROM datasets WHERE name = ?1 AND version = ?2 AND "
+                    "deleted_at_ms = 0"));
     MLPROD_ASSIGN_OR_RETURN(bool found, stmt.BindAll(name, version).Step());
     if (!found) return Status::NotFound(DatasetLabel(name, version));
     key = stmt.Text(0);
@@ -224,6 +227,67 @@ Result<std::string> SqliteRegistry::ReadDatasetBytes(std::string_view name, int 
                             std::to_string(version) + " are missing from the blob store");
   }
   return bytes;
+}
+
+Result<std::vector<int>> SqliteRegistry::DeleteDataset(std::string_view name,
+                                                       std::optional<int> version,
+                                                       std::string_view actor) {
+  MLPROD_RETURN_IF_ERROR(ValidateName("dataset name", name));
+  std::vector<int> versions;
+  std::vector<std::string> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Transaction txn(&db_);
+    MLPROD_RETURN_IF_ERROR(txn.Begin());
+    MLPROD_ASSIGN_OR_RETURN(
+        Statement live,
+        db_.Prepare(std::string("SELECT version, blob_key FROM datasets WHERE name = ?1 AND "
+                                "deleted_at_ms = 0") +
+                    (version ? " AND version = ?2" : "") + " ORDER BY version"));
+    live.Bind(1, name);
+    if (version) live.Bind(2, *version);
+    while (true) {
+      MLPROD_ASSIGN_OR_RETURN(bool has_row, live.Step());
+      if (!has_row) break;
+      versions.push_back(live.Int(0));
+      keys.push_back(live.Text(1));
+    }
+    if (versions.empty()) return Status::NotFound(DatasetLabel(name, version) + " not found");
+
+    // Lineage and running work block the whole delete.
+    MLPROD_ASSIGN_OR_RETURN(
+        Statement users,
+        db_.Prepare(std::string("SELECT 'model ' || model || ' version ' || version FROM "
+                                "model_versions WHERE dataset_name = ?1") +
+                    (version ? " AND dataset_version = ?2" : "") +
+                    " UNION ALL SELECT 'run r' || seq || ' (' || status || ')' FROM runs WHERE "
+                    "dataset_name = ?1 AND status IN ('QUEUED', 'RUNNING')" +
+                    (version ? " AND dataset_version = ?2" : "") + " LIMIT 5"));
+    users.Bind(1, name);
+    if (version) users.Bind(2, *version);
+    std::string blockers;
+    while (true) {
+      MLPROD_ASSIGN_OR_RETURN(bool has_row, users.Step());
+      if (!has_row) break;
+      blockers += (blockers.empty() ? "" : ", ") + users.Text(0);
+    }
+    if (!blockers.empty()) {
+      return Status::FailedPrecondition(DatasetLabel(name, version) + " is still used by " +
+                                        blockers + "; nothing was deleted");
+    }
+    MLPROD_ASSIGN_OR_RETURN(
+        Statement mark,
+        db_.Prepare(std::string("UPDATE datasets SET deleted_at_ms = ?2, deleted_by = ?3 WHERE "
+                                "name = ?1 AND deleted_at_ms = 0") +
+                    (version ? " AND version = ?4" : "")));
+    mark.BindAll(name, NowMs(), actor);
+    if (version) mark.Bind(4, *version);
+    MLPROD_RETURN_IF_ERROR(mark.Run());
+    MLPROD_RETURN_IF_ERROR(txn.Commit());
+  }
+  // After the commit nothing references the bytes; a failed delete leaves a harmless orphan.
+  for (const std::string& key : keys) blobs_->Delete(key);
+  return versions;
 }
 
 // ---- experiments

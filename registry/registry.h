@@ -156,6 +156,12 @@ class Registry {
   virtual Result<std::vector<DatasetVersion>> ListDatasetVersions() = 0;
   // The uploaded bytes of a version. NOT_FOUND when unknown.
   virtual Result<std::string> ReadDatasetBytes(std::string_view name, int version) = 0;
+  // Deletes one version (every version when `version` is nullopt) and its bytes; returns the
+  // version numbers deleted. A deleted version is gone for every read, and its number is never
+  // given again. NOT_FOUND when unknown; FAILED_PRECONDITION, deleting nothing, when a model
+  // version's lineage names a version to delete or a queued or running run reads it.
+  virtual Result<std::vector<int>> DeleteDataset(std::string_view name, std::optional<int> version,
+                                                 std::string_view actor) = 0;
 
   // ---- experiments ("Default" exists from the start)
   // ALREADY_EXISTS when the name is taken.

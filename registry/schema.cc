@@ -108,7 +108,14 @@ CREATE TRIGGER alias_history_no_delete BEFORE DELETE ON alias_history
   BEGIN SELECT RAISE(ABORT, 'alias_history is append-only'); END;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+// Deleted dataset versions keep their row (a tombstone) so a version number is never reused and
+// runs keep their lineage; their bytes are removed.
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE datasets ADD COLUMN deleted_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE datasets ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
 
 Result<int> ReadVersion(Database& db) {
   MLPROD_ASSIGN_OR_RETURN(Statement stmt,

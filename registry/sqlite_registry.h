@@ -27,6 +27,8 @@ class SqliteRegistry final : public Registry {
                                            std::optional<int> version) override;
   Result<std::vector<DatasetVersion>> ListDatasetVersions() override;
   Result<std::string> ReadDatasetBytes(std::string_view name, int version) override;
+  Result<std::vector<int>> DeleteDataset(std::string_view name, std::optional<int> version,
+                                         std::string_view actor) override;
 
   Result<Experiment> CreateExperiment(std::string_view name, std::string_view actor) override;
   Result<Experiment> GetExperiment(std::string_view name) override;
