@@ -13,6 +13,7 @@
 
 #include "client/cli_output.h"
 #include "client/mlprod_client.h"
+#include "client/svg_plot.h"
 
 namespace mlprod::client {
 
@@ -42,6 +43,11 @@ void AddPredictCommand(CLI::App& app, CliState& state);
 }  // namespace mlprod::client
 
 namespace mlprod::client {
+
+// The SVG of `runs plot`: kind "residuals" (residual vs fitted, zero line), "actual" (actual vs
+// fitted, y = x line) or "coefficients" (estimates with 95% CI bars; aliased terms left out, and
+// (Intercept) too unless `intercept`).
+SvgOutput RenderRunPlot(const v1::RunPlotData& data, const std::string& kind, bool intercept);
 
 // "name" or "name@3" into `ref` (version 0 = latest). INVALID_ARGUMENT for "name@x".
 grpc::Status ParseDatasetRef(const std::string& text, v1::DatasetRef* ref);

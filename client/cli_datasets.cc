@@ -1,5 +1,6 @@
 // mlprod datasets ... and mlprod experiments ...
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -55,6 +56,40 @@ void PrintDataset(const v1::DatasetVersion& d, OutputFormat format) {
   PrintColumns(d, format);
 }
 
+// Missing cells: null in JSON, NA in a table (as R prints them), empty in CSV (as R's write.csv
+// with na = "" and pandas' to_csv write them). Numeric cells are JSON numbers.
+int EmitHead(CliState& state, const v1::HeadDatasetResponse& response) {
+  const v1::DatasetVersion& d = response.dataset();
+  nlohmann::json columns = nlohmann::json::array(), rows = nlohmann::json::array();
+  Table t;
+  for (const v1::ColumnInfo& c : d.columns()) {
+    columns.push_back(c.name());
+    t.headers.push_back(c.name());
+  }
+  const bool csv = state.format() == OutputFormat::kCsv;
+  for (const v1::HeadRow& row : response.rows()) {
+    nlohmann::json cells = nlohmann::json::array();
+    std::vector<std::string> text;
+    for (int i = 0; i < row.cells_size(); ++i) {
+      const v1::Cell& cell = row.cells(i);
+      const bool numeric = i < d.columns_size() && d.columns(i).type() == v1::COLUMN_TYPE_NUMERIC;
+      if (cell.missing()) {
+        cells.push_back(nullptr);
+        text.push_back(csv ? "" : "NA");
+      } else {
+        cells.push_back(numeric ? nlohmann::json(std::strtod(cell.value().c_str(), nullptr))
+                                : nlohmann::json(cell.value()));
+        text.push_back(cell.value());
+      }
+    }
+    rows.push_back(std::move(cells));
+    t.rows.push_back(std::move(text));
+  }
+  nlohmann::json doc = {{"name", d.name()}, {"version", d.version()}, {"rows_total", d.rows()},
+                        {"columns", columns}, {"rows", rows}};
+  return state.Emit(doc, [&] { PrintTabular(t, state.format(), std::cout); });
+}
+
 void AddExperimentCommands(CLI::App& app, CliState& state) {
   CLI::App* experiments = app.add_subcommand("experiments", "group runs")->require_subcommand(1);
   auto name = std::make_shared<std::string>();
@@ -71,7 +106,15 @@ void AddExperimentCommands(CLI::App& app, CliState& state) {
       nlohmann::json doc = {{"name", e.name()},
                             {"created_by", e.created_by()},
                             {"created_at", FormatTime(e.created_at())}};
-      return state.Emit(doc, [&] { std::cout << "experiment " << e.name() << " created\n"; });
+      return state.Emit(doc, [&] {
+        if (state.format() == OutputFormat::kCsv) {
+          PrintCsv(Table{{"name", "created_by", "created_at"},
+                         {{e.name(), e.created_by(), FormatTime(e.created_at())}}},
+                   std::cout);
+        } else {
+          std::cout << "experiment " << e.name() << " created\n";
+        }
+      });
     };
   });
   experiments->add_subcommand("list", "every experiment")->callback([&state] {
@@ -217,6 +260,28 @@ void AddDatasetCommands(CLI::App& app, CliState& state) {
         }
         PrintTabular(t, state.format(), std::cout);
       });
+    };
+  });
+
+  auto head_rows = std::make_shared<int>(10);
+  CLI::App* head = datasets->add_subcommand("head", "the first rows of a version");
+  head->add_option("dataset", *ref_text, "NAME[@VERSION]")->required();
+  head->add_option("-n", *head_rows, "rows (default 10, at most 10000)")->capture_default_str();
+  head->callback([&state, ref_text, head_rows] {
+    state.action = [&state, ref_text, head_rows] {
+      v1::HeadDatasetRequest request;
+      grpc::Status s = ParseDatasetRef(*ref_text, request.mutable_dataset());
+      if (!s.ok()) return ReportError(s);
+      if (*head_rows <= 0) {
+        return ReportError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "-n must be a positive number of rows"));
+      }
+      request.set_limit(*head_rows);
+      v1::HeadDatasetResponse response;
+      auto context = state.client().NewContext();
+      s = state.client().datasets().HeadDataset(context.get(), request, &response);
+      if (!s.ok()) return ReportError(s);
+      return EmitHead(state, response);
     };
   });
 

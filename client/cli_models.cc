@@ -13,6 +13,14 @@ std::string Versionish(const v1::AliasChange& c) {
 
 int EmitChange(CliState& state, const v1::AliasChange& c) {
   return state.Emit(ToJson(c), [&] {
+    if (state.format() == OutputFormat::kCsv) {
+      PrintCsv(Table{{"name", "alias", "from", "to", "action", "actor", "forced", "reason", "time"},
+                     {{c.name(), c.alias(), Versionish(c), std::to_string(c.to_version()),
+                       c.action(), c.actor(), c.forced() ? "yes" : "no", c.reason(),
+                       FormatTime(c.time())}}},
+               std::cout);
+      return;
+    }
     std::cout << c.name() << ": " << c.alias() << " " << Versionish(c) << " -> "
               << c.to_version() << " (" << c.action() << (c.forced() ? ", forced" : "")
               << " by " << c.actor() << " at " << FormatTime(c.time()) << ")"
@@ -60,6 +68,13 @@ void AddModelCommands(CLI::App& app, CliState& state) {
       grpc::Status s = state.client().registry().RegisterModel(context.get(), request, &v);
       if (!s.ok()) return ReportError(s);
       return state.Emit(ToJson(v), [&] {
+        if (state.format() == OutputFormat::kCsv) {
+          PrintCsv(Table{{"name", "version", "run", "dataset", "test_rmse"},
+                         {{v.name(), std::to_string(v.version()), v.run(), FormatRef(v.dataset()),
+                           MetricOr(v, "test_rmse")}}},
+                   std::cout);
+          return;
+        }
         std::cout << v.name() << " version " << v.version() << " registered from run " << v.run()
                   << " (dataset " << FormatRef(v.dataset()) << ", test_rmse "
                   << MetricOr(v, "test_rmse") << ")\n";

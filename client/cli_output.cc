@@ -310,6 +310,18 @@ json ToJson(const v1::PredictResponse& response) {
           {"predictions", predictions}};
 }
 
+void PrintCoefficientCsv(const v1::Run& run, std::ostream& out) {
+  Table t{{"term", "estimate", "std_error", "t_value", "p_value", "ci_lower", "ci_upper", "aliased"},
+          {}};
+  for (const v1::Coefficient& c : run.coefficients()) {
+    t.rows.push_back({c.term(), FormatNumber(c.estimate(), 15), FormatNumber(c.std_error(), 15),
+                      FormatNumber(c.t_value(), 15), FormatNumber(c.p_value(), 15),
+                      FormatNumber(c.ci_lower(), 15), FormatNumber(c.ci_upper(), 15),
+                      c.aliased() ? "true" : "false"});
+  }
+  PrintCsv(t, out);
+}
+
 void PrintRunSummary(const v1::Run& run, std::ostream& out) {
   out << "Run " << run.id() << "  " << RunStatusName(run.status()) << "  (experiment "
       << run.experiment() << ", dataset " << FormatRef(run.dataset()) << ", model "

@@ -49,6 +49,10 @@ nlohmann::json ToJson(const v1::ModelVersion& version);
 nlohmann::json ToJson(const v1::AliasChange& change);
 nlohmann::json ToJson(const v1::PredictResponse& response);
 
+// The coefficient table as CSV (term, estimate, std_error, t_value, p_value, ci_lower, ci_upper,
+// aliased), numbers with 15 significant digits, NA for an aliased term's numbers.
+void PrintCoefficientCsv(const v1::Run& run, std::ostream& out);
+
 // The run as R's print(summary(lm)) lays it out, plus the split's test metrics.
 void PrintRunSummary(const v1::Run& run, std::ostream& out);
 

@@ -2,7 +2,10 @@
 #include <cmath>
 #include <iostream>
 
+#include <fstream>
+
 #include "client/cli_commands.h"
+#include "client/svg_plot.h"
 
 namespace mlprod::client {
 namespace {
@@ -35,9 +38,31 @@ grpc::Status Watch(CliState& state, const std::string& id, v1::Run* run) {
       run);
 }
 
+// A run as -o asks: R's summary as text, the coefficient table as CSV, or the JSON document.
+int EmitRun(CliState& state, const v1::Run& run) {
+  return state.Emit(ToJson(run), [&] {
+    if (state.format() == OutputFormat::kCsv) {
+      PrintCoefficientCsv(run, std::cout);
+    } else {
+      PrintRunSummary(run, std::cout);
+    }
+  });
+}
+
+// id and status of a run just submitted or cancelled.
+int EmitRunState(CliState& state, const v1::Run& run) {
+  return state.Emit(ToJson(run), [&] {
+    if (state.format() == OutputFormat::kCsv) {
+      PrintCsv(Table{{"id", "status"}, {{run.id(), RunStatusName(run.status())}}}, std::cout);
+    } else {
+      std::cout << run.id() << " " << RunStatusName(run.status()) << "\n";
+    }
+  });
+}
+
 // Prints a finished run; a run that did not succeed also exits non-zero with its error.
 int EmitFinishedRun(CliState& state, const v1::Run& run) {
-  state.Emit(ToJson(run), [&] { PrintRunSummary(run, std::cout); });
+  EmitRun(state, run);
   if (run.status() == v1::RUN_STATUS_SUCCEEDED) return 0;
   std::cerr << "error: run " << run.id() << " " << RunStatusName(run.status()) << ": " << run.error()
             << "\n";
@@ -79,6 +104,38 @@ void PrintComparison(const std::vector<v1::Run>& runs, OutputFormat format) {
 }
 
 }  // namespace
+
+SvgOutput RenderRunPlot(const v1::RunPlotData& data, const std::string& kind, bool intercept) {
+  const std::string what = data.id() + ": " + data.formula();
+  const std::string response = data.response().empty() ? "response" : data.response();
+  if (kind == "coefficients") {
+    IntervalPlot plot;
+    plot.title = "Coefficients with 95% confidence intervals, " + what;
+    plot.x_label = "Estimate";
+    for (const v1::Coefficient& c : data.coefficients()) {
+      if (c.aliased() || (!intercept && c.term() == "(Intercept)")) continue;
+      plot.rows.push_back({c.term(), c.estimate(), c.ci_lower(), c.ci_upper()});
+    }
+    return RenderIntervals(plot);
+  }
+  ScatterPlot plot;
+  plot.x.assign(data.fitted().begin(), data.fitted().end());
+  plot.x_label = "Fitted values";
+  if (kind == "residuals") {
+    plot.title = "Residuals vs fitted, " + what;
+    plot.y_label = "Residuals (" + response + " - fitted)";
+    plot.reference = ScatterPlot::Reference::kZeroLine;
+    for (int i = 0; i < data.actual_size() && i < data.fitted_size(); ++i) {
+      plot.y.push_back(data.actual(i) - data.fitted(i));
+    }
+  } else {
+    plot.title = "Actual vs fitted, " + what;
+    plot.y_label = "Actual " + response;
+    plot.reference = ScatterPlot::Reference::kIdentity;
+    plot.y.assign(data.actual().begin(), data.actual().end());
+  }
+  return RenderScatter(plot);
+}
 
 void AddRunCommands(CLI::App& app, CliState& state) {
   CLI::App* runs = app.add_subcommand("runs", "train and inspect runs")->require_subcommand(1);
@@ -129,11 +186,7 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       auto context = state.client().NewContext();
       s = state.client().training().SubmitRun(context.get(), request, &run);
       if (!s.ok()) return ReportError(s);
-      if (!sub->watch) {
-        return state.Emit(ToJson(run), [&] {
-          std::cout << run.id() << " " << RunStatusName(run.status()) << "\n";
-        });
-      }
+      if (!sub->watch) return EmitRunState(state, run);
       v1::Run last;
       s = Watch(state, run.id(), &last);
       if (!s.ok()) return ReportError(s);
@@ -149,7 +202,7 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       v1::Run run;
       grpc::Status s = GetRun(state, *id, &run);
       if (!s.ok()) return ReportError(s);
-      return state.Emit(ToJson(run), [&] { PrintRunSummary(run, std::cout); });
+      return EmitRun(state, run);
     };
   });
 
@@ -174,19 +227,33 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       auto context = state.client().NewContext();
       grpc::Status s = state.client().training().CancelRun(context.get(), request, &run);
       if (!s.ok()) return ReportError(s);
-      return state.Emit(ToJson(run), [&] {
-        std::cout << run.id() << " " << RunStatusName(run.status()) << "\n";
-      });
+      return EmitRunState(state, run);
     };
   });
 
-  auto experiment = std::make_shared<std::string>();
-  CLI::App* list = runs->add_subcommand("list", "runs, newest first");
-  list->add_option("--experiment", *experiment, "only this experiment");
-  list->callback([&state, experiment] {
-    state.action = [&state, experiment] {
+  struct ListArgs {
+    std::string experiment, filter, order_by, page_token;
+    int limit = 0;
+  };
+  auto la = std::make_shared<ListArgs>();
+  CLI::App* list = runs->add_subcommand("list", "runs, newest first, filtered and ordered");
+  list->add_option("--experiment", la->experiment, "only this experiment");
+  list->add_option("--filter", la->filter,
+                   "MLflow search syntax plus or/(), e.g. \"metrics.test_rmse < 5000 and "
+                   "params.model = 'ols'\"");
+  list->add_option("--order-by", la->order_by,
+                   "e.g. \"metrics.test_rmse ASC, attributes.created_at DESC\"");
+  list->add_option("--limit", la->limit, "at most K runs (a page); 0 = all")
+      ->check(CLI::NonNegativeNumber);
+  list->add_option("--page-token", la->page_token, "next page, as the previous page printed");
+  list->callback([&state, la] {
+    state.action = [&state, la] {
       v1::ListRunsRequest request;
-      request.set_experiment(*experiment);
+      request.set_experiment(la->experiment);
+      request.set_filter(la->filter);
+      request.set_order_by(la->order_by);
+      request.set_page_size(la->limit);
+      request.set_page_token(la->page_token);
       v1::ListRunsResponse response;
       auto context = state.client().NewContext();
       grpc::Status s = state.client().training().ListRuns(context.get(), request, &response);
@@ -194,7 +261,58 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       std::vector<v1::Run> runs(response.runs().begin(), response.runs().end());
       nlohmann::json list = nlohmann::json::array();
       for (const v1::Run& r : runs) list.push_back(ToJson(r));
-      return state.Emit({{"runs", list}}, [&] { PrintRunTable(runs, state.format()); });
+      nlohmann::json doc = {{"runs", list}};
+      if (!response.next_page_token().empty()) doc["next_page_token"] = response.next_page_token();
+      return state.Emit(doc, [&] {
+        PrintRunTable(runs, state.format());
+        if (!response.next_page_token().empty()) {
+          std::cerr << "more runs: add --page-token " << response.next_page_token() << "\n";
+        }
+      });
+    };
+  });
+
+  struct PlotArgs {
+    std::string run, kind, out;
+    bool intercept = false;
+  };
+  auto pa = std::make_shared<PlotArgs>();
+  CLI::App* plot = runs->add_subcommand("plot", "draw a fit as a self-contained SVG file");
+  plot->add_option("run", pa->run, "run id")->required();
+  plot->add_option("--kind", pa->kind, "residuals | actual | coefficients")
+      ->required()
+      ->check(CLI::IsMember({"residuals", "actual", "coefficients"}));
+  plot->add_option("--out", pa->out, "SVG file to write")->required();
+  plot->add_flag("--intercept", pa->intercept, "coefficients: include (Intercept) (left out by default)");
+  plot->callback([&state, pa] {
+    state.action = [&state, pa] {
+      v1::GetRunRequest request;
+      request.set_id(pa->run);
+      v1::RunPlotData data;
+      auto context = state.client().NewContext();
+      grpc::Status s = state.client().training().GetRunPlotData(context.get(), request, &data);
+      if (!s.ok()) return ReportError(s);
+      SvgOutput svg = RenderRunPlot(data, pa->kind, pa->intercept);
+      std::ofstream file(pa->out, std::ios::binary | std::ios::trunc);
+      if (file) file << svg.svg;
+      file.close();
+      if (!file) {
+        return ReportError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                        "cannot write " + pa->out));
+      }
+      nlohmann::json doc = {{"run", data.id()},   {"kind", pa->kind},
+                            {"out", pa->out},     {"points", svg.points},
+                            {"skipped", svg.skipped}, {"n_obs", data.n_obs()}};
+      return state.Emit(doc, [&] {
+        if (state.format() == OutputFormat::kCsv) {
+          PrintCsv(Table{{"run", "kind", "out", "points"},
+                         {{data.id(), pa->kind, pa->out, std::to_string(svg.points)}}},
+                   std::cout);
+        } else {
+          std::cout << "wrote " << pa->out << " (" << pa->kind << ", " << svg.points
+                    << " points)\n";
+        }
+      });
     };
   });
 

@@ -1,5 +1,8 @@
 #include "server/dataset_service.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -159,6 +162,47 @@ grpc::Status DatasetServiceImpl::DescribeDataset(grpc::ServerContext*,
       lc->set_count(static_cast<int64_t>(count));
     }
   }
+  return grpc::Status::OK;
+}
+
+void HeadRows(const ml::Frame& frame, size_t limit, v1::HeadDatasetResponse* response) {
+  const size_t rows = std::min(limit, frame.rows);
+  for (size_t r = 0; r < rows; ++r) {
+    v1::HeadRow* row = response->add_rows();
+    for (const ml::Column& c : frame.columns) {
+      v1::Cell* cell = row->add_cells();
+      if (c.IsMissing(r)) {
+        cell->set_missing(true);
+        continue;
+      }
+      if (c.type == ml::ColumnType::kNumeric) {
+        char buffer[64];
+        auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), c.values[r]);
+        cell->set_value(ec == std::errc() ? std::string(buffer, end) : std::string("?"));
+      } else {
+        cell->set_value(c.levels[static_cast<size_t>(c.codes[r])]);
+      }
+    }
+  }
+}
+
+grpc::Status DatasetServiceImpl::HeadDataset(grpc::ServerContext*,
+                                             const v1::HeadDatasetRequest* request,
+                                             v1::HeadDatasetResponse* response) {
+  constexpr int kDefaultRows = 10, kMaxRows = 10000;
+  const int limit = request->limit() == 0 ? kDefaultRows : request->limit();
+  if (limit < 0 || limit > kMaxRows) {
+    return ToGrpcStatus(Status::InvalidArgument("row count must be in [1, " +
+                                                 std::to_string(kMaxRows) + "], got " +
+                                                 std::to_string(limit)));
+  }
+  auto version = registry_->GetDatasetVersion(request->dataset().name(),
+                                              VersionOf(request->dataset()));
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  auto frame = cache_->Get(*version);
+  if (!frame.ok()) return ToGrpcStatus(frame.status());
+  ToProto(*version, response->mutable_dataset());
+  HeadRows(**frame, static_cast<size_t>(limit), response);
   return grpc::Status::OK;
 }
 

@@ -25,12 +25,18 @@ class DatasetServiceImpl final : public v1::DatasetService::Service {
                             v1::ListDatasetsResponse* response) override;
   grpc::Status DescribeDataset(grpc::ServerContext* context, const v1::GetDatasetRequest* request,
                                v1::DescribeDatasetResponse* response) override;
+  grpc::Status HeadDataset(grpc::ServerContext* context, const v1::HeadDatasetRequest* request,
+                           v1::HeadDatasetResponse* response) override;
 
  private:
   registry::Registry* const registry_;
   DatasetCache* const cache_;
   const size_t max_upload_bytes_;
 };
+
+// The first `limit` rows of `frame` as cells: numbers in shortest round-trip form, levels as
+// stored, missing cells flagged (value empty).
+void HeadRows(const ml::Frame& frame, size_t limit, v1::HeadDatasetResponse* response);
 
 // Converts a stored dataset version to the API message.
 void ToProto(const registry::DatasetVersion& in, v1::DatasetVersion* out);

@@ -1,5 +1,6 @@
 #include "server/run_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -94,6 +95,24 @@ void DecodeReportInto(std::string_view text, v1::Run* run) {
   }
   run->set_response(j.value("response", ""));
   ToProto(SignatureFromJson(j.value("signature", json::array())), run->mutable_signature());
+}
+
+void DecodePlotDataInto(std::string_view text, v1::RunPlotData* data) {
+  if (text.empty()) return;
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return;
+  const json fitted = j.value("plot_fitted", json::array());
+  const json actual = j.value("plot_actual", json::array());
+  if (!fitted.is_array() || !actual.is_array()) return;
+  const size_t n = std::min(fitted.size(), actual.size());
+  for (size_t i = 0; i < n; ++i) {
+    // null (NaN) pairs are kept as NaN; the plot skips them
+    data->add_fitted(fitted[i].is_number() ? fitted[i].get<double>()
+                                           : std::numeric_limits<double>::quiet_NaN());
+    data->add_actual(actual[i].is_number() ? actual[i].get<double>()
+                                           : std::numeric_limits<double>::quiet_NaN());
+  }
+  data->set_response(j.value("response", ""));
 }
 
 std::string EncodeSignature(const std::vector<ml::InputColumn>& signature) {

@@ -18,6 +18,10 @@ std::string EncodeReport(const ml::FitReport& report, const ml::Model& model);
 // signature of `run` from EncodeReport's output. Ignores an empty `json`.
 void DecodeReportInto(std::string_view json, v1::Run* run);
 
+// Fills fitted, actual and response of `data` from EncodeReport's output (plot_fitted,
+// plot_actual). Ignores an empty or malformed `json`.
+void DecodePlotDataInto(std::string_view json, v1::RunPlotData* data);
+
 std::string EncodeSignature(const std::vector<ml::InputColumn>& signature);
 // Empty on malformed input (the server wrote it, so that is a storage fault already reported).
 std::vector<ml::InputColumn> DecodeSignature(std::string_view json);

@@ -1,10 +1,14 @@
 #include "server/training_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "ml/model.h"
 #include "server/call_context.h"
 #include "server/grpc_status.h"
+#include "server/run_filter.h"
 #include "server/run_report.h"
 
 namespace mlprod::server {
@@ -151,10 +155,39 @@ grpc::Status TrainingServiceImpl::ListRuns(grpc::ServerContext*,
     if (!e.ok()) return ToGrpcStatus(e.status());
     experiment = request->experiment();
   }
+  // The registry has no query language: filter, order and page here, over its list.
   auto runs = registry_->ListRuns(experiment);
   if (!runs.ok()) return ToGrpcStatus(runs.status());
-  for (const registry::Run& r : *runs) ToProto(r, response->add_runs());
-  return grpc::Status::OK;
+  return ToGrpcStatus(SelectRuns(*request, std::move(runs).value(), response));
+}
+
+Status SelectRuns(const v1::ListRunsRequest& request, std::vector<registry::Run> runs,
+                  v1::ListRunsResponse* response) {
+  MLPROD_ASSIGN_OR_RETURN(RunFilter filter, RunFilter::Parse(request.filter()));
+  MLPROD_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(request.order_by()));
+  if (request.page_size() < 0) {
+    return Status::InvalidArgument("page size must be >= 0, got " +
+                                   std::to_string(request.page_size()));
+  }
+  size_t offset = 0;
+  if (!request.page_token().empty()) {
+    const std::string& token = request.page_token();
+    if (token.size() > 12 || token.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument("page token '" + token + "' is not one this server issued");
+    }
+    offset = std::stoull(token);
+  }
+  std::vector<registry::Run> selected;
+  for (registry::Run& r : runs) {
+    if (filter.Matches(r)) selected.push_back(std::move(r));
+  }
+  SortRuns(order, &selected);
+  const size_t end = request.page_size() == 0
+                         ? selected.size()
+                         : std::min(selected.size(), offset + static_cast<size_t>(request.page_size()));
+  for (size_t i = offset; i < end; ++i) ToProto(selected[i], response->add_runs());
+  if (end < selected.size()) response->set_next_page_token(std::to_string(end));
+  return Status::Ok();
 }
 
 grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
@@ -196,6 +229,16 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
       if (!writer->Write(event)) return grpc::Status::OK;
     }
   }
+  // Lines logged between the last wait and the run's end would be lost: send them first.
+  RunQueue::Progress rest = queue_->WaitForProgress(request->id(), seen, std::chrono::milliseconds(0));
+  for (const std::string& line : rest.lines) {
+    v1::RunEvent event;
+    event.mutable_run()->set_id(run->id);
+    event.mutable_run()->set_status(StatusToProto(run->status));
+    event.set_progress(rest.progress);
+    event.set_log_line(line);
+    if (!writer->Write(event)) return grpc::Status::OK;
+  }
   v1::RunEvent last;
   ToProto(*run, last.mutable_run());
   last.set_progress(1.0);
@@ -219,6 +262,28 @@ grpc::Status TrainingServiceImpl::CancelRun(grpc::ServerContext*, const v1::GetR
   run = registry_->GetRun(request->id());
   if (!run.ok()) return ToGrpcStatus(run.status());
   ToProto(*run, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::GetRunPlotData(grpc::ServerContext*,
+                                                 const v1::GetRunRequest* request,
+                                                 v1::RunPlotData* response) {
+  Status s = ValidateRunId(request->id());
+  if (!s.ok()) return ToGrpcStatus(s);
+  auto run = registry_->GetRun(request->id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  if (run->status != registry::RunStatus::kSucceeded) {
+    return ToGrpcStatus(Status::FailedPrecondition(
+        "run " + run->id + " is " + std::string(registry::RunStatusName(run->status)) +
+        ": only a succeeded run has a fit to plot"));
+  }
+  v1::Run full;
+  ToProto(*run, &full);
+  response->set_id(run->id);
+  response->set_formula(run->formula);
+  response->set_n_obs(full.n_obs());
+  *response->mutable_coefficients() = full.coefficients();
+  DecodePlotDataInto(run->report, response);
   return grpc::Status::OK;
 }
 

@@ -30,12 +30,20 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                         grpc::ServerWriter<v1::RunEvent>* writer) override;
   grpc::Status CancelRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                          v1::Run* response) override;
+  grpc::Status GetRunPlotData(grpc::ServerContext* context, const v1::GetRunRequest* request,
+                              v1::RunPlotData* response) override;
 
  private:
   registry::Registry* const registry_;
   DatasetCache* const cache_;
   RunQueue* const queue_;
 };
+
+// ListRuns below gRPC: the runs of `runs` (newest first, as the registry lists them) that match
+// request.filter(), in request.order_by() order, paged. INVALID_ARGUMENT for a bad filter,
+// order-by, page size or page token.
+Status SelectRuns(const v1::ListRunsRequest& request, std::vector<registry::Run> runs,
+                  v1::ListRunsResponse* response);
 
 // Converts a stored run (with its report) to the API message.
 void ToProto(const registry::Run& in, v1::Run* out);

@@ -162,9 +162,10 @@ class Result:
 class Server:
     """One mlprod-server process on a data directory, listening on an ephemeral port."""
 
-    def __init__(self, data_dir, log_dir):
+    def __init__(self, data_dir, log_dir, extra_args=()):
         self.data_dir = data_dir
         self.log_dir = log_dir
+        self.extra_args = list(extra_args)  # more mlprod-server flags, e.g. ["--workers", "2"]
         self.proc = None
         self.address = None
         self.starts = 0
@@ -174,7 +175,8 @@ class Server:
         self.log_path = os.path.join(self.log_dir, "server-%d.log" % self.starts)
         log = self._log = open(self.log_path, "wb")
         proc = self.proc = subprocess.Popen(
-            [args().server_bin, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir],
+            [args().server_bin, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir]
+            + self.extra_args,
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         first = []
         got = threading.Event()
@@ -252,6 +254,7 @@ class ServerTestCase(unittest.TestCase):
 
     json_mode = True
     maxDiff = None
+    server_args = ()  # extra mlprod-server flags for this class
 
     @classmethod
     def setUpClass(cls):
@@ -262,7 +265,7 @@ class ServerTestCase(unittest.TestCase):
         cls.csv_path = os.path.join(cls.work_dir, "salaries.csv")
         subprocess.run([sys.executable, args().generator, cls.csv_path], check=True, timeout=CMD_TIMEOUT)
         cls.gen = load_generator()
-        cls.server = Server(cls.data_dir, cls.tmp)
+        cls.server = Server(cls.data_dir, cls.tmp, cls.server_args)
         try:
             cls.server.start()
         except BaseException:
@@ -335,6 +338,26 @@ class ServerTestCase(unittest.TestCase):
         if run.get("status") != "SUCCEEDED":
             raise AssertionError("run %s did not succeed: %s" % (run.get("id"), json.dumps(run)[:2000]))
         return run
+
+
+def wait_for_status(test, run_id, statuses, timeout=120.0, poll=0.1):
+    """Polls `runs show` until the run's status is in `statuses`; returns the run document."""
+    deadline = time.time() + timeout
+    while True:
+        run = test.ok("runs", "show", run_id)
+        if run["status"] in statuses:
+            return run
+        if time.time() > deadline:
+            raise AssertionError("run %s still %s after %ds (waiting for %s)"
+                                 % (run_id, run["status"], timeout, sorted(statuses)))
+        time.sleep(poll)
+
+
+def parse_time(text):
+    """Seconds since the epoch of an ISO 8601 UTC time the CLI prints ("...T17:04:05.123Z")."""
+    import datetime
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
 
 
 def coefficients(run):

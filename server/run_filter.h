@@ -1,0 +1,75 @@
+// RunFilter and RunOrder: MLflow's run-search syntax, evaluated in memory over stored runs.
+//
+// Filter grammar (keywords AND, OR, NOT, LIKE, ILIKE, IN are case-insensitive; AND binds tighter
+// than OR; parentheses group — MLflow has neither OR nor parentheses, we add both):
+//
+//   expr       := and_expr (OR and_expr)*
+//   and_expr   := unary (AND unary)*
+//   unary      := NOT unary | '(' expr ')' | comparison
+//   comparison := key op literal | key [NOT] IN '(' literal (',' literal)* ')'
+//   op         := = | != | <> | < | <= | > | >= | [NOT] LIKE | [NOT] ILIKE
+//   key        := prefix '.' name        name: [A-Za-z0-9_.:/-]+ or quoted with ` " or '
+//   prefix     := metrics | metric | params | param | parameters | attributes | attribute | attr
+//                 | run   (case-insensitive)
+//   literal    := 'text' | "text" | number
+//
+// Keys:
+// - metrics.<k>: the run's metric, compared as a number (a string literal is INVALID_ARGUMENT;
+//   LIKE/ILIKE on a metric too).
+// - params.<k>: the run's params, plus model, formula, missing, test_fraction, seed and dataset
+//   ("name@version"), which MLflow users log as params. Compared as numbers when both sides
+//   parse as numbers, as text otherwise.
+// - attributes.<k>: run_id (alias id), status, experiment, dataset, dataset_name,
+//   dataset_version, formula, model, missing, test_fraction, seed, error, created_by (alias
+//   user_id), created_at (alias start_time; ms since the epoch), started_at, finished_at (alias
+//   end_time). Unknown attributes are INVALID_ARGUMENT.
+// A run lacking the key (no such metric or param, a time not set yet) matches no comparison,
+// as in MLflow. LIKE's % matches any run of characters, _ exactly one (UTF-8 aware).
+//
+// Order grammar: key [ASC|DESC] (',' key [ASC|DESC])*, keys as above, ASC by default. Runs
+// lacking a key sort after those having it, whichever the direction; ties keep the input order.
+//
+// Every syntax error is INVALID_ARGUMENT naming the 1-based character position in the
+// expression. Pure functions: no I/O, no locks; thread-compatible.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ml/status.h"
+#include "registry/registry.h"
+
+namespace mlprod::server {
+
+namespace run_filter_internal {
+struct Node;  // the parsed expression tree (run_filter.cc)
+}
+
+class RunFilter {
+ public:
+  // Parses `expr`; an empty or all-blank expression matches every run.
+  static Result<RunFilter> Parse(std::string_view expr);
+
+  bool Matches(const registry::Run& run) const;
+
+ private:
+  std::shared_ptr<const run_filter_internal::Node> root_;  // null: match all
+};
+
+// One key of an order-by expression.
+struct OrderKey {
+  enum class Kind { kAttribute, kMetric, kParam };
+  Kind kind = Kind::kAttribute;
+  std::string name;  // attribute names canonical ("run_id", "created_at", ...)
+  bool descending = false;
+};
+
+// Parses "metrics.test_rmse ASC, attributes.created_at DESC"; empty gives no keys.
+Result<std::vector<OrderKey>> ParseOrderBy(std::string_view expr);
+
+// Stable-sorts `runs` by `keys` (missing values last for every direction).
+void SortRuns(const std::vector<OrderKey>& keys, std::vector<registry::Run>* runs);
+
+}  // namespace mlprod::server

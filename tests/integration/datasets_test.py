@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""`datasets head`: the first rows of a version, cell by cell, missing cells kept missing
+(null in JSON, NA in a table, empty in CSV), through the real server and CLI."""
+
+import csv
+import io
+import os
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SMALL = (
+    "x,city,flag,note\n"
+    "1.5,Paris,yes,\"a, quoted\"\n"
+    "NA,Berlin,no,b\n"
+    "3,,yes,c\n"
+    "-4.25,Paris,NA,d\n"
+)
+
+
+class Head(harness.ServerTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.upload_salaries()
+            with open(os.path.join(cls.work_dir, "small.csv"), "w") as f:
+                f.write(SMALL)
+            cls.ok("datasets", "upload", "small.csv", "--name", "small")
+            with open(os.path.join(cls.work_dir, "small2.csv"), "w") as f:
+                f.write(SMALL.replace("1.5,", "9.5,"))
+            cls.ok("datasets", "upload", "small2.csv", "--name", "small")  # small@2
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    def test_json_cells_and_missing(self):
+        doc = self.ok("datasets", "head", "small@1", "-n", "3")
+        self.assertEqual(doc["name"], "small")
+        self.assertEqual(doc["version"], 1)
+        self.assertEqual(doc["columns"], ["x", "city", "flag", "note"])
+        self.assertEqual(doc["rows"], [[1.5, "Paris", "yes", "a, quoted"],
+                                       [None, "Berlin", "no", "b"],
+                                       [3, None, "yes", "c"]])
+        self.assertEqual(self.ok("datasets", "head", "small")["rows"][0][0], 9.5)  # latest
+        self.assertEqual(len(self.ok("datasets", "head", "small", "-n", "100")["rows"]), 4)
+
+    def test_table_shows_na_and_csv_shows_empty(self):
+        table = self.ok("datasets", "head", "small@1", json_mode=False).stdout.splitlines()
+        self.assertEqual(table[0].split(), ["x", "city", "flag", "note"])
+        self.assertIn("NA", table[2].split())  # x of row 2
+        self.assertEqual(len(table), 5)
+        rows = list(csv.reader(io.StringIO(
+            self.ok("-o", "csv", "datasets", "head", "small@1", json_mode=False).stdout)))
+        self.assertEqual(rows[0], ["x", "city", "flag", "note"])
+        self.assertEqual(rows[1], ["1.5", "Paris", "yes", "a, quoted"])
+        self.assertEqual(rows[2], ["", "Berlin", "no", "b"])
+        self.assertEqual(rows[3], ["3", "", "yes", "c"])
+        self.assertEqual(rows[4], ["-4.25", "Paris", "", "d"])
+
+    def test_default_ten_rows_match_the_file(self):
+        doc = self.ok("datasets", "head", "salaries")
+        header, rows = harness.read_csv(self.csv_path)
+        self.assertEqual(doc["columns"], header)
+        self.assertEqual(len(doc["rows"]), 10)
+        for got, want in zip(doc["rows"], rows[:10]):
+            for g, w in zip(got, want):
+                if harness.is_missing(w):
+                    self.assertIsNone(g)
+                elif isinstance(g, float) or isinstance(g, int):
+                    self.assertAlmostEqual(g, float(w), delta=1e-12 * max(1, abs(float(w))))
+                else:
+                    self.assertEqual(g, w)
+
+    def test_errors(self):
+        self.assertError("NOT_FOUND", "datasets", "head", "nope")
+        self.assertError("NOT_FOUND", "datasets", "head", "small@9")
+        self.assertError("INVALID_ARGUMENT", "datasets", "head", "small", "-n", "0")
+        self.assertError("INVALID_ARGUMENT", "datasets", "head", "small", "-n", "20000")
+        self.assertError("INVALID_ARGUMENT", "datasets", "head", "bad/name")
+
+
+if __name__ == "__main__":
+    harness.main()
