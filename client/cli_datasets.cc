@@ -264,6 +264,28 @@ void AddDatasetCommands(CLI::App& app, CliState& state) {
   });
 
   auto head_rows = std::make_shared<int>(10);
+  CLI::App* del = datasets->add_subcommand(
+      "delete", "delete a version (every version without @V) and its bytes");
+  del->add_option("dataset", *ref_text, "NAME[@VERSION]")->required();
+  del->callback([&state, ref_text] {
+    state.action = [&state, ref_text] {
+      v1::GetDatasetRequest request;
+      grpc::Status s = ParseDatasetRef(*ref_text, request.mutable_dataset());
+      if (!s.ok()) return ReportError(s);
+      v1::DeleteDatasetResponse response;
+      auto context = state.client().NewContext();
+      s = state.client().datasets().DeleteDataset(context.get(), request, &response);
+      if (!s.ok()) return ReportError(s);
+      std::vector<int> versions(response.versions().begin(), response.versions().end());
+      nlohmann::json doc = {{"name", response.name()}, {"deleted_versions", versions}};
+      return state.Emit(doc, [&] {
+        Table t{{"dataset", "deleted"}, {}};
+        for (int v : versions) t.rows.push_back({response.name() + "@" + std::to_string(v), "yes"});
+        PrintTabular(t, state.format(), std::cout);
+      });
+    };
+  });
+
   CLI::App* head = datasets->add_subcommand("head", "the first rows of a version");
   head->add_option("dataset", *ref_text, "NAME[@VERSION]")->required();
   head->add_option("-n", *head_rows, "rows (default 10, at most 10000)")->capture_default_str();

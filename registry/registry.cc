@@ -252,7 +252,9 @@ Result<std::vector<int>> SqliteRegistry::DeleteDataset(std::string_view name,
       versions.push_back(live.Int(0));
       keys.push_back(live.Text(1));
     }
-    if (versions.empty()) return Status::NotFound(DatasetLabel(name, version) + " not found");
+    const std::string label =
+        "dataset " + std::string(name) + (version ? "@" + std::to_string(*version) : "");
+    if (versions.empty()) return Status::NotFound(label + " not found");
 
     // Lineage and running work block the whole delete.
     MLPROD_ASSIGN_OR_RETURN(
@@ -272,7 +274,7 @@ Result<std::vector<int>> SqliteRegistry::DeleteDataset(std::string_view name,
       blockers += (blockers.empty() ? "" : ", ") + users.Text(0);
     }
     if (!blockers.empty()) {
-      return Status::FailedPrecondition(DatasetLabel(name, version) + " is still used by " +
+      return Status::FailedPrecondition(label + " is still used by " +
                                         blockers + "; nothing was deleted");
     }
     MLPROD_ASSIGN_OR_RETURN(

@@ -53,4 +53,9 @@ Result<std::shared_ptr<const ml::Frame>> DatasetCache::Get(
   return frames_.emplace(key, std::move(shared)).first->second;
 }
 
+void DatasetCache::Forget(const std::string& name, int version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  frames_.erase(std::make_pair(name, version));
+}
+
 }  // namespace mlprod::server

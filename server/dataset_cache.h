@@ -29,6 +29,9 @@ class DatasetCache {
   // stored bytes no longer parse.
   Result<std::shared_ptr<const ml::Frame>> Get(const registry::DatasetVersion& version);
 
+  // Forgets a deleted version (runs holding its frame keep it until they finish).
+  void Forget(const std::string& name, int version);
+
  private:
   registry::Registry* const registry_;
   std::mutex mu_;

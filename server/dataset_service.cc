@@ -206,4 +206,18 @@ grpc::Status DatasetServiceImpl::HeadDataset(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status DatasetServiceImpl::DeleteDataset(grpc::ServerContext* context,
+                                               const v1::GetDatasetRequest* request,
+                                               v1::DeleteDatasetResponse* response) {
+  const v1::DatasetRef& ref = request->dataset();
+  auto deleted = registry_->DeleteDataset(ref.name(), VersionOf(ref), ActorOf(*context));
+  if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  response->set_name(ref.name());
+  for (int version : *deleted) {
+    cache_->Forget(ref.name(), version);
+    response->add_versions(version);
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace mlprod::server

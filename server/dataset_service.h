@@ -27,6 +27,8 @@ class DatasetServiceImpl final : public v1::DatasetService::Service {
                                v1::DescribeDatasetResponse* response) override;
   grpc::Status HeadDataset(grpc::ServerContext* context, const v1::HeadDatasetRequest* request,
                            v1::HeadDatasetResponse* response) override;
+  grpc::Status DeleteDataset(grpc::ServerContext* context, const v1::GetDatasetRequest* request,
+                             v1::DeleteDatasetResponse* response) override;
 
  private:
   registry::Registry* const registry_;

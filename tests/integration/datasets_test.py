@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`datasets head`: the first rows of a version, cell by cell, missing cells kept missing
-(null in JSON, NA in a table, empty in CSV), through the real server and CLI."""
+(null in JSON, NA in a table, empty in CSV); `datasets delete`: lineage protection, numbers never
+reused, bytes removed — through the real server and CLI."""
 
 import csv
 import io
@@ -81,6 +82,41 @@ class Head(harness.ServerTestCase):
         self.assertError("INVALID_ARGUMENT", "datasets", "head", "small", "-n", "0")
         self.assertError("INVALID_ARGUMENT", "datasets", "head", "small", "-n", "20000")
         self.assertError("INVALID_ARGUMENT", "datasets", "head", "bad/name")
+
+
+
+class Delete(harness.ServerTestCase):
+
+    def blob_files(self):
+        root = os.path.join(self.server.data_dir, "blobs", "datasets")
+        return sorted(os.listdir(root)) if os.path.isdir(root) else []
+
+    def test_delete_refused_while_a_model_names_it_then_allowed_for_the_rest(self):
+        self.upload_salaries()
+        run = self.submit("salary ~ years_code")  # on salaries@1
+        self.ok("models", "register", "salary", "--run", run["id"])
+        with open(os.path.join(self.work_dir, "v2.csv"), "w") as f:
+            f.write("salary,years_code\n1,2\n3,4\n5,7\n")
+        self.assertEqual(self.ok("datasets", "upload", "v2.csv", "--name", "salaries")["version"], 2)
+        self.assertEqual(len(self.blob_files()), 2)
+
+        message = self.assertError("FAILED_PRECONDITION", "datasets", "delete", "salaries")
+        self.assertIn("model salary version 1", message)
+        self.assertEqual([d["version"] for d in self.ok("datasets", "list")["datasets"]], [1, 2])
+        self.assertEqual(len(self.blob_files()), 2)
+
+        doc = self.ok("datasets", "delete", "salaries@2")
+        self.assertEqual(doc, {"name": "salaries", "deleted_versions": [2]})
+        self.assertEqual(len(self.blob_files()), 1)
+        self.assertError("NOT_FOUND", "datasets", "show", "salaries@2")
+        self.assertError("NOT_FOUND", "datasets", "delete", "salaries@2")
+        self.assertEqual(self.ok("datasets", "show", "salaries")["version"], 1)
+        # The same bytes again get a new number, never the deleted one.
+        self.assertEqual(self.ok("datasets", "upload", "v2.csv", "--name", "salaries")["version"], 3)
+
+    def test_delete_errors(self):
+        self.assertError("NOT_FOUND", "datasets", "delete", "nope")
+        self.assertError("INVALID_ARGUMENT", "datasets", "delete", "bad/name")
 
 
 if __name__ == "__main__":
