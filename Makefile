@@ -19,9 +19,13 @@ run: build
 test: build
 	ctest --preset $(PRESET)
 
-bench: build
-	cmake --build --preset $(PRESET) --target mlprod_bench
-	./build/$(PRESET)/bench/mlprod_bench
+# mlprod against numpy, statsmodels and pandas in one session (bench/run_bench.py, SPEC §10); the
+# peers come from `deploy/install-deps.sh --bench`, which `make test` never needs. About 5-10 minutes.
+bench:
+	@bash deploy/install-deps.sh --bench
+	cmake --preset $(PRESET)
+	cmake --build --preset $(PRESET) --target mlprod_bench mlprod_ols_bench mlprod mlprod-server
+	/usr/bin/python3 bench/run_bench.py --build-dir build/$(PRESET)
 
 clean:
 	rm -rf build

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and running mlprod need.
+#   deploy/install-deps.sh           build, tests and `make run`
+#   deploy/install-deps.sh --bench  also the peers `make bench` measures mlprod against (numpy,
+#                                   pandas, statsmodels over Debian's pthread OpenBLAS, SPEC §10);
+#                                   `make test` and CI never need these
 # Idempotent: when every package is present it changes nothing and touches no network.
 set -euo pipefail
 
@@ -14,9 +18,21 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # the example data generator and the test driver
+  # the example data generator and the end-to-end test driver
   python3
 )
+BENCH_PACKAGES=(
+  # the peers, run by Debian's /usr/bin/python3, and threadpoolctl to report their BLAS threads
+  python3-numpy python3-pandas python3-statsmodels python3-threadpoolctl
+  # the BLAS they run on, as users have it (SPEC §10)
+  libopenblas0-pthread
+)
+
+case "${1:-}" in
+  "") ;;
+  --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace mlprod::ml {
@@ -9,41 +13,112 @@ namespace {
 
 bool IsFactorType(ColumnType t) { return t != ColumnType::kNumeric; }
 
+// Evaluates `expr` on n rows at once into out[0..n): each node of the tree is one pass over the
+// rows doing what EvalExpr does for one row, so every value has the bits EvalExpr gives it.
+// `column_of(name)` returns the n values of an input column.
+template <typename ColumnOfFn>
+void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double* out) {
+  using Op = Expr::Op;
+  switch (expr.op) {
+    case Op::kNumber:
+      std::fill(out, out + n, expr.number);
+      return;
+    case Op::kColumn: {
+      const double* c = column_of(expr.name);
+      std::copy(c, c + n, out);
+      return;
+    }
+    case Op::kParen:
+      EvalColumn(expr.args[0], n, column_of, out);
+      return;
+    case Op::kNeg:
+      EvalColumn(expr.args[0], n, column_of, out);
+      for (size_t r = 0; r < n; ++r) out[r] = -out[r];
+      return;
+    case Op::kCall:
+      EvalColumn(expr.args[0], n, column_of, out);
+      for (size_t r = 0; r < n; ++r) out[r] = EvalCall(expr.name, out[r]);
+      return;
+    default:
+      break;
+  }
+  EvalColumn(expr.args[0], n, column_of, out);
+  auto rhs = std::make_unique_for_overwrite<double[]>(n);
+  EvalColumn(expr.args[1], n, column_of, rhs.get());
+  switch (expr.op) {
+    case Op::kAdd:
+      for (size_t r = 0; r < n; ++r) out[r] += rhs[r];
+      return;
+    case Op::kSub:
+      for (size_t r = 0; r < n; ++r) out[r] -= rhs[r];
+      return;
+    case Op::kMul:
+      for (size_t r = 0; r < n; ++r) out[r] *= rhs[r];
+      return;
+    case Op::kDiv:
+      for (size_t r = 0; r < n; ++r) out[r] /= rhs[r];
+      return;
+    case Op::kPow:
+      for (size_t r = 0; r < n; ++r) out[r] = PowForFormula(out[r], rhs[r]);
+      return;
+    default:
+      std::fill(out, out + n, 0.0);  // as EvalExpr for an unknown operator
+  }
+}
+
 }  // namespace
 
 Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColumn>& signature,
                                  const std::vector<size_t>& rows) {
+  const size_t n = rows.size();
   InputTable table;
-  table.rows = rows.size();
-  table.row_numbers.reserve(rows.size());
-  for (size_t r : rows) table.row_numbers.push_back(r + 1);
+  table.rows = n;
+  table.row_numbers.reserve(n);
+  bool identity = n == frame.rows;  // every row in order: numeric columns are copied whole
+  for (size_t i = 0; i < n; ++i) {
+    table.row_numbers.push_back(rows[i] + 1);
+    identity = identity && rows[i] == i;
+  }
+  table.columns.reserve(signature.size());
   for (const InputColumn& in : signature) {
     const Column* col = frame.Find(in.name);
     if (col == nullptr) return Status::InvalidArgument("column '" + in.name + "' is missing");
-    std::vector<double> values(rows.size(), NAN);
+    std::vector<double> values;
     if (in.type == ColumnType::kNumeric) {
       if (col->type != ColumnType::kNumeric)
         return Status::InvalidArgument("column '" + in.name + "' must be numeric, not " +
                                        std::string(ColumnTypeName(col->type)));
-      for (size_t i = 0; i < rows.size(); ++i) values[i] = col->values[rows[i]];
+      if (identity) {
+        values.assign(col->values.begin(), col->values.begin() + n);
+      } else {
+        values.reserve(n);
+        for (size_t r : rows) values.push_back(col->values[r]);
+      }
     } else {
       if (!IsFactorType(col->type))
         return Status::InvalidArgument("column '" + in.name + "' must be " +
                                        std::string(ColumnTypeName(in.type)) + ", not numeric");
-      // Map the frame's codes to the training levels by their text.
+      // Map the frame's codes to the training levels by their text, once per column.
+      std::unordered_map<std::string_view, int> training_code;
+      for (size_t l = 0; l < in.levels.size(); ++l)
+        training_code.emplace(in.levels[l], static_cast<int>(l));
       std::vector<int> map(col->levels.size(), -1);
       for (size_t l = 0; l < col->levels.size(); ++l) {
-        auto it = std::find(in.levels.begin(), in.levels.end(), col->levels[l]);
-        if (it != in.levels.end()) map[l] = static_cast<int>(it - in.levels.begin());
+        auto it = training_code.find(col->levels[l]);
+        if (it != training_code.end()) map[l] = it->second;
       }
-      for (size_t i = 0; i < rows.size(); ++i) {
-        int code = col->codes[rows[i]];
-        if (code < 0) continue;  // missing
+      values.reserve(n);
+      for (size_t r : rows) {
+        const int code = col->codes[r];
+        if (code < 0) {
+          values.push_back(NAN);  // missing
+          continue;
+        }
         if (map[code] < 0)
-          return Status::InvalidArgument("row " + std::to_string(rows[i] + 1) + ", column '" +
-                                         in.name + "': level '" + col->levels[code] +
+          return Status::InvalidArgument("row " + std::to_string(r + 1) + ", column '" + in.name +
+                                         "': level '" + col->levels[code] +
                                          "' was not seen in training");
-        values[i] = map[code];
+        values.push_back(map[code]);
       }
     }
     table.columns.push_back(std::move(values));
@@ -106,30 +181,54 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
   for (size_t i = 0; i < d.signature_.size(); ++i)
     d.input_index_[d.signature_[i].name] = static_cast<int>(i);
   const ParsedFormula& f = d.formula_;
+  const size_t nv = f.variables.size();
+  d.var_offset_.assign(nv, 0);
+  d.poly_.resize(nv);
+  d.spline_.resize(nv);
 
-  // Which variables are factors; arithmetic on a factor column is an error.
-  std::vector<int> factor_input(f.variables.size(), -1);
+  // Which variables are factors; arithmetic, poly or ns on a factor column is an error, and so is
+  // C() on a numeric one.
+  std::vector<int> factor_input(nv, -1);
+  std::vector<bool> used(nv, false);
   for (const auto& term : f.terms) {
     for (int v : term) {
       const Variable& var = f.variables[v];
+      if (used[v]) continue;
+      used[v] = true;
       Status status;
       ForEachColumn(var.expr, [&](const std::string& name, int position) {
         auto it = d.input_index_.find(name);
         if (it == d.input_index_.end() || !status.ok()) return;
-        if (!IsFactorType(d.signature_[it->second].type)) return;
+        const InputColumn& in = d.signature_[it->second];
+        const std::string where = "formula position " + std::to_string(position) + ": column '" +
+                                  name + "' is " + std::string(ColumnTypeName(in.type));
+        if (var.kind == Variable::Kind::kContrast) {
+          if (!IsFactorType(in.type))
+            status = Status::InvalidArgument(where + "; C() needs a categorical or boolean column");
+          else
+            factor_input[v] = it->second;
+          return;
+        }
+        if (!IsFactorType(in.type)) return;
         if (var.IsColumn()) {
           factor_input[v] = it->second;
+        } else if (var.kind == Variable::Kind::kPlain) {
+          status = Status::InvalidArgument(where + " and cannot be used in arithmetic");
         } else {
-          status = Status::InvalidArgument(
-              "formula position " + std::to_string(position) + ": column '" + name + "' is " +
-              std::string(ColumnTypeName(d.signature_[it->second].type)) +
-              " and cannot be used in arithmetic");
+          status = Status::InvalidArgument(where + "; " + var.label.substr(0, var.label.find('(')) +
+                                           "() needs a numeric argument");
         }
       });
       MLPROD_RETURN_IF_ERROR(status);
-      if (var.IsColumn() && !d.input_index_.count(var.expr.name))
+      if ((var.IsColumn() || var.kind == Variable::Kind::kContrast) &&
+          !d.input_index_.count(var.expr.name))
         return Status::InvalidArgument("formula position " + std::to_string(var.expr.position) +
                                        ": column '" + var.expr.name + "' has no type");
+      if (factor_input[v] >= 0) continue;
+      d.numeric_vars_.push_back(v);
+      d.var_offset_[v] = d.value_slots_;
+      d.value_slots_ += var.kind == Variable::Kind::kPlain ? 1 : static_cast<size_t>(var.size);
+      if (var.kind != Variable::Kind::kPlain) d.fitted_ = false;
     }
   }
 
@@ -143,9 +242,14 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
       factor.variable = v;
       factor.input = factor_input[v];
       std::vector<std::string> names;
-      const std::string& label = f.variables[v].label;
+      const Variable& var = f.variables[v];
+      const std::string& label = var.label;
       if (factor.input < 0) {
-        names.push_back(label);
+        if (var.kind == Variable::Kind::kPlain) {
+          names.push_back(label);
+        } else {
+          for (int c = 1; c <= var.size; ++c) names.push_back(label + std::to_string(c));
+        }
       } else {
         std::vector<int> margin;
         for (int w : term)
@@ -158,12 +262,26 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
           full_given = true;
         }
         const auto& levels = d.signature_[factor.input].levels;
+        for (size_t l = 0; l < levels.size(); ++l) factor.levels.push_back(static_cast<int>(l));
+        if (var.kind == Variable::Kind::kContrast) {
+          auto it = std::find(levels.begin(), levels.end(), var.ref);
+          if (it == levels.end()) {
+            std::string known;
+            for (const auto& l : levels) known += (known.empty() ? "" : ", ") + l;
+            return Status::InvalidArgument("formula position " + std::to_string(var.ref_position) +
+                                           ": '" + var.ref + "' is not a level of column '" +
+                                           var.expr.name + "' (levels: " + known + ")");
+          }
+          int ref = static_cast<int>(it - levels.begin());
+          factor.levels.erase(factor.levels.begin() + ref);
+          factor.levels.insert(factor.levels.begin(), ref);
+        }
         for (size_t l = factor.full ? 0 : 1; l < levels.size(); ++l)
-          names.push_back(label + levels[l]);
+          names.push_back(label + levels[factor.levels[l]]);
       }
       factor.width = names.size();
       t.width *= factor.width;
-      t.factors.push_back(factor);
+      t.factors.push_back(std::move(factor));
       factor_names.push_back(std::move(names));
     }
     // First factor varies fastest, as in R.
@@ -180,53 +298,194 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
   return d;
 }
 
-void Design::TermRow(const Term& term, const std::vector<double>& inputs,
-                     const std::vector<double>& variable_values, double* out) const {
-  size_t len = 1;
-  out[0] = 1.0;
-  for (const Factor& factor : term.factors) {
-    // out[i + len * j] = out[i] * value_j, from the highest j down so the source stays intact.
-    for (size_t j = factor.width; j-- > 0;) {
-      double value;
-      if (factor.input < 0) {
-        value = variable_values[factor.variable];
-      } else {
-        size_t level = j + (factor.full ? 0 : 1);
-        value = inputs[factor.input] == static_cast<double>(level) ? 1.0 : 0.0;
-      }
-      for (size_t i = len; i-- > 0;) out[i + len * j] = out[i] * value;
+Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
+  if (!fitted_)
+    return Status::FailedPrecondition("the formula's poly()/ns() terms have not been fitted");
+  const size_t n = table.rows;
+  // Input columns are resolved by name once per expression node, not per row.
+  auto column_of = [&](const std::string& name) {
+    return table.columns[input_index_.at(name)].data();
+  };
+
+  // The numeric variables, one column of n values per slot. A bare column is read in place.
+  std::vector<const double*> slot(value_slots_);
+  std::vector<std::unique_ptr<double[]>> owned;
+  std::vector<double> basis;
+  for (int v : numeric_vars_) {
+    const Variable& var = formula_.variables[v];
+    const size_t at = var_offset_[v];
+    if (var.IsColumn()) {
+      slot[at] = column_of(var.expr.name);
+      continue;
     }
-    len *= factor.width;
+    auto x = std::make_unique_for_overwrite<double[]>(n);
+    EvalColumn(var.expr, n, column_of, x.get());
+    if (var.kind == Variable::Kind::kPlain) {
+      slot[at] = x.get();
+      owned.push_back(std::move(x));
+      continue;
+    }
+    // poly()/ns(): the basis of each row's value, the same call per row as for a single row.
+    const size_t width = static_cast<size_t>(var.size);
+    basis.resize(width);
+    std::vector<double*> out(width);
+    for (size_t k = 0; k < width; ++k) {
+      owned.push_back(std::make_unique_for_overwrite<double[]>(n));
+      out[k] = owned.back().get();
+      slot[at + k] = out[k];
+    }
+    for (size_t r = 0; r < n; ++r) {
+      if (var.kind == Variable::Kind::kPoly)
+        PolyBasis(*poly_[v], x[r], basis.data());
+      else
+        spline_[v]->Basis(x[r], basis.data());
+      for (size_t k = 0; k < width; ++k) out[k][r] = basis[k];
+    }
   }
+
+  // Column by column. A term's column is the product of one value per factor, first factor
+  // varying fastest, multiplied left to right: (v1 * v2) * v3 (R's model.matrix order; a row
+  // built alone gets the same bits).
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(names_.size()));
+  Eigen::Index at = 0;
+  if (formula_.intercept) x.col(at++).setOnes();
+  for (const Term& term : terms_) {
+    for (size_t c = 0; c < term.width; ++c, ++at) {
+      double* out = x.col(at).data();
+      size_t rest = c;
+      bool first = true;
+      for (const Factor& factor : term.factors) {
+        const size_t j = rest % factor.width;
+        rest /= factor.width;
+        if (factor.input < 0) {
+          const double* v = slot[var_offset_[factor.variable] + j];
+          if (first) {
+            std::copy(v, v + n, out);
+          } else {
+            for (size_t r = 0; r < n; ++r) out[r] *= v[r];
+          }
+        } else {
+          const double* codes = table.columns[factor.input].data();
+          const double level = factor.levels[j + (factor.full ? 0 : 1)];
+          if (first) {
+            for (size_t r = 0; r < n; ++r) out[r] = codes[r] == level ? 1.0 : 0.0;
+          } else {
+            for (size_t r = 0; r < n; ++r) out[r] *= codes[r] == level ? 1.0 : 0.0;
+          }
+        }
+        first = false;
+      }
+    }
+  }
+
+  // The first non-finite value in row order (then column order) names the error.
+  size_t bad_row = n;
+  Eigen::Index bad_col = 0;
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    const double* v = x.col(j).data();
+    for (size_t r = 0; r < bad_row; ++r) {
+      if (!std::isfinite(v[r])) {
+        bad_row = r;
+        bad_col = j;
+        break;
+      }
+    }
+  }
+  if (bad_row < n)
+    return Status::InvalidArgument("row " + std::to_string(table.row_numbers[bad_row]) +
+                                   ", term '" + names_[bad_col] + "': value is not finite");
+  return x;
 }
 
-Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
-  Eigen::MatrixXd x(table.rows, names_.size());
-  std::vector<double> inputs(signature_.size());
-  std::vector<double> variable_values(formula_.variables.size(), 0.0);
-  std::vector<double> row(names_.size());
-  for (size_t r = 0; r < table.rows; ++r) {
-    for (size_t c = 0; c < signature_.size(); ++c) inputs[c] = table.columns[c][r];
-    auto lookup = [&](const std::string& name) { return inputs[input_index_.at(name)]; };
-    for (const Term& term : terms_)
-      for (const Factor& factor : term.factors)
-        if (factor.input < 0)
-          variable_values[factor.variable] =
-              EvalExpr(formula_.variables[factor.variable].expr, lookup);
-    size_t at = 0;
-    if (formula_.intercept) row[at++] = 1.0;
-    for (const Term& term : terms_) {
-      TermRow(term, inputs, variable_values, row.data() + at);
-      at += term.width;
+Status Design::FitVariable(int v, const std::vector<double>& x) {
+  const Variable& var = formula_.variables[v];
+  Status status;
+  if (var.kind == Variable::Kind::kPoly) {
+    Result<PolyCoefs> coefs = FitPoly(x, var.size);
+    if (coefs.ok()) poly_[v] = std::move(*coefs);
+    status = coefs.status();
+  } else {
+    Result<NaturalSpline> spline = NaturalSpline::Fit(x, var.size);
+    if (spline.ok()) spline_[v] = std::move(*spline);
+    status = spline.status();
+  }
+  if (status.ok()) return status;
+  return Status(status.code(), "formula position " + std::to_string(var.position) + ": " +
+                                   var.label + ": " + status.message());
+}
+
+Status Design::Fit(const InputTable& training) {
+  auto column_of = [&](const std::string& name) {
+    return training.columns[input_index_.at(name)].data();
+  };
+  for (int v : numeric_vars_) {
+    const Variable& var = formula_.variables[v];
+    if (var.kind == Variable::Kind::kPlain) continue;
+    std::vector<double> x(training.rows);
+    EvalColumn(var.expr, training.rows, column_of, x.data());
+    for (size_t r = 0; r < training.rows; ++r) {
+      if (!std::isfinite(x[r]))
+        return Status::InvalidArgument("row " + std::to_string(training.row_numbers[r]) +
+                                       ", term '" + var.label + "': value is not finite");
     }
-    for (size_t j = 0; j < row.size(); ++j) {
-      if (!std::isfinite(row[j]))
-        return Status::InvalidArgument("row " + std::to_string(table.row_numbers[r]) + ", term '" +
-                                       names_[j] + "': value is not finite");
-      x(r, j) = row[j];
+    MLPROD_RETURN_IF_ERROR(FitVariable(v, x));
+  }
+  fitted_ = true;
+  return Status::Ok();
+}
+
+std::string Design::StateJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (int v : numeric_vars_) {
+    const Variable& var = formula_.variables[v];
+    if (var.kind == Variable::Kind::kPoly && poly_[v]) {
+      out.push_back({{"label", var.label}, {"alpha", poly_[v]->alpha}, {"norm2", poly_[v]->norm2}});
+    } else if (var.kind == Variable::Kind::kSpline && spline_[v]) {
+      out.push_back({{"label", var.label},
+                     {"knots", spline_[v]->interior_knots()},
+                     {"boundary", {spline_[v]->lower(), spline_[v]->upper()}}});
     }
   }
-  return x;
+  return out.dump();
+}
+
+Status Design::RestoreState(std::string_view text) {
+  nlohmann::json state = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  if (state.is_discarded() || !state.is_array())
+    return Status::InvalidArgument("model transform state is not a JSON array");
+  size_t next = 0;
+  try {
+    for (int v : numeric_vars_) {
+      const Variable& var = formula_.variables[v];
+      if (var.kind == Variable::Kind::kPlain) continue;
+      if (next >= state.size() || state[next].at("label").get<std::string>() != var.label)
+        return Status::InvalidArgument("model transform state does not match term " + var.label);
+      const nlohmann::json& s = state[next++];
+      if (var.kind == Variable::Kind::kPoly) {
+        PolyCoefs coefs;
+        coefs.alpha = s.at("alpha").get<std::vector<double>>();
+        coefs.norm2 = s.at("norm2").get<std::vector<double>>();
+        if (coefs.degree() != var.size || coefs.norm2.size() != coefs.alpha.size() + 2)
+          return Status::InvalidArgument("model poly state does not match term " + var.label);
+        poly_[v] = std::move(coefs);
+      } else {
+        auto boundary = s.at("boundary").get<std::vector<double>>();
+        auto knots = s.at("knots").get<std::vector<double>>();
+        if (boundary.size() != 2 || static_cast<int>(knots.size()) != var.size - 1)
+          return Status::InvalidArgument("model spline state does not match term " + var.label);
+        MLPROD_ASSIGN_OR_RETURN(
+            NaturalSpline spline,
+            NaturalSpline::FromKnots(std::move(knots), boundary[0], boundary[1]));
+        spline_[v] = std::move(spline);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("malformed model transform state: ") + e.what());
+  }
+  if (next != state.size())
+    return Status::InvalidArgument("model transform state has entries no term uses");
+  fitted_ = true;
+  return Status::Ok();
 }
 
 }  // namespace mlprod::ml

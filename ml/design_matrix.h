@@ -6,15 +6,22 @@
 // "years_code", "I(years_code^2)", "countryGermany", "x:countryGermany". Categorical and boolean
 // columns are treatment-coded against their first level; R's rule decides where a factor gets
 // full indicator coding instead (a term whose margin is absent, the first factor of a model
-// without intercept). A Design is immutable after Create; every method is const.
+// without intercept). poly(x, d) and ns(x, df) expand to d / df columns "poly(x, 2)1", ...; their
+// coefficients and knots are learnt from the training rows by Fit (or restored from a saved model
+// by RestoreState) and then applied unchanged by Build, for training and new rows alike.
+// C(x, ref = "b") codes x against level b. A Design is set up by Create, then Fit or RestoreState;
+// after that every method used is const and it may be shared between threads.
 #pragma once
 
 #include <Eigen/Dense>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "ml/basis.h"
 #include "ml/formula.h"
 #include "ml/frame.h"
 #include "ml/model.h"
@@ -48,8 +55,27 @@ Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy mi
 class Design {
  public:
   // Checks `formula` against `signature` (the formula's input columns with their types).
-  // INVALID_ARGUMENT naming the formula position when a categorical column is used in arithmetic.
+  // INVALID_ARGUMENT naming the formula position when a categorical column is used in arithmetic
+  // or in poly()/ns(), a numeric column in C(), or C()'s reference is not a level of its column.
   static Result<Design> Create(ParsedFormula formula, std::vector<InputColumn> signature);
+
+  // Learns the poly() coefficients and ns() knots from `training` (complete, as for Build): call
+  // it once, on the rows the model is fitted on, before Build. A no-op without poly/ns terms.
+  // INVALID_ARGUMENT naming the row and term when a poly/ns argument is not finite;
+  // FAILED_PRECONDITION naming the formula position when a poly degree is not below the number of
+  // unique training values or an ns argument is constant.
+  Status Fit(const InputTable& training);
+  // True once Build can run: no poly/ns terms, or Fit or RestoreState succeeded.
+  bool fitted() const { return fitted_; }
+
+  // The state Fit learnt, as JSON array text: one object per poly/ns variable, in formula order,
+  // {"label": "poly(x, 2)", "alpha": [...], "norm2": [...]} or
+  // {"label": "ns(x, 3)", "knots": [interior...], "boundary": [lower, upper]}; "[]" without any.
+  // Doubles are written to round-trip exactly.
+  std::string StateJson() const;
+  // Restores what StateJson wrote, so Build reproduces the saved model's columns bit for bit.
+  // INVALID_ARGUMENT when the text does not match this formula's poly/ns variables.
+  Status RestoreState(std::string_view json);
 
   const ParsedFormula& formula() const { return formula_; }
   const std::vector<InputColumn>& signature() const { return signature_; }
@@ -58,7 +84,11 @@ class Design {
   size_t cols() const { return names_.size(); }
 
   // The design matrix of `table`, which must have no missing cell. INVALID_ARGUMENT naming the
-  // row and the design column when a computed value is not finite.
+  // row and the design column when a computed value is not finite; FAILED_PRECONDITION before
+  // Fit/RestoreState when the formula has poly/ns terms. The matrix is written column by column
+  // in O(rows x columns) (names and levels resolved once per call); each value has the same bits
+  // whether its row is built alone or among others, so training and serving agree. The error names
+  // the first non-finite value in row order, then column order.
   Result<Eigen::MatrixXd> Build(const InputTable& table) const;
 
  private:
@@ -67,21 +97,27 @@ class Design {
     int input = -1;     // categorical: the signature column; numeric: -1
     bool full = false;  // categorical: indicator coding of every level
     size_t width = 1;
+    std::vector<int> levels;  // categorical: level codes in coding order (reference first)
   };
   struct Term {
     std::vector<Factor> factors;
     size_t width = 1;
   };
 
-  // Writes the term's columns for one row at `out`.
-  void TermRow(const Term& term, const std::vector<double>& inputs,
-               const std::vector<double>& variable_values, double* out) const;
+  // Builds the state of variable `v` from x; the error names its formula position.
+  Status FitVariable(int v, const std::vector<double>& x);
 
   ParsedFormula formula_;
   std::vector<InputColumn> signature_;
   std::map<std::string, int> input_index_;
   std::vector<Term> terms_;
   std::vector<std::string> names_;
+  std::vector<int> numeric_vars_;   // used numeric variables, formula order
+  std::vector<size_t> var_offset_;  // per variable: first slot in the row's value array
+  size_t value_slots_ = 0;
+  std::vector<std::optional<PolyCoefs>> poly_;        // per variable (kPoly, once fitted)
+  std::vector<std::optional<NaturalSpline>> spline_;  // per variable (kSpline, once fitted)
+  bool fitted_ = true;
 };
 
 }  // namespace mlprod::ml

@@ -11,11 +11,11 @@
 namespace mlprod::ml {
 namespace {
 
-enum class Tok { kName, kNumber, kOp, kDot, kEnd };
+enum class Tok { kName, kNumber, kString, kOp, kDot, kEnd };
 
 struct Token {
   Tok kind = Tok::kEnd;
-  std::string text;  // name (unquoted), number text, or the operator character
+  std::string text;  // name (unquoted), number text, string contents, or the operator character
   int position = 0;  // 1-based
   bool quoted = false;
 };
@@ -66,7 +66,17 @@ Result<std::vector<Token>> Tokenize(std::string_view text) {
       if (j == i + 1) return PositionError(pos, "empty backquoted name");
       tokens.push_back({Tok::kName, std::string(text.substr(i + 1, j - i - 1)), pos, true});
       i = j + 1;
-    } else if (std::string_view("~+-*/^:(),").find(c) != std::string_view::npos) {
+    } else if (c == '"' || c == '\'') {
+      std::string value;
+      size_t j = i + 1;
+      for (; j < text.size() && text[j] != c; ++j) {
+        if (text[j] == '\\' && j + 1 < text.size()) ++j;
+        value += text[j];
+      }
+      if (j >= text.size()) return PositionError(pos, "unterminated string");
+      tokens.push_back({Tok::kString, std::move(value), pos});
+      i = j + 1;
+    } else if (std::string_view("~+-*/^:(),=").find(c) != std::string_view::npos) {
       tokens.push_back({Tok::kOp, std::string(1, c), pos});
       ++i;
     } else {
@@ -143,9 +153,16 @@ class Parser {
     return Status::Ok();
   }
   int AddVariable(Expr expr, std::string label) {
+    Variable v;
+    v.position = expr.position;
+    v.expr = std::move(expr);
+    v.label = std::move(label);
+    return AddVariable(std::move(v));
+  }
+  int AddVariable(Variable v) {
     for (size_t i = 0; i < formula_.variables.size(); ++i)
-      if (formula_.variables[i].label == label) return static_cast<int>(i);
-    formula_.variables.push_back({std::move(label), std::move(expr)});
+      if (formula_.variables[i].label == v.label) return static_cast<int>(i);
+    formula_.variables.push_back(std::move(v));
     return static_cast<int>(formula_.variables.size()) - 1;
   }
   static void AddTerm(std::vector<std::vector<int>>* terms, const std::vector<int>& t) {
@@ -156,6 +173,8 @@ class Parser {
   Result<TermSet> ParseProduct();
   Result<TermSet> ParseInteraction();
   Result<TermSet> ParseAtom();
+  Result<Variable> ParseBasisCall(const Token& fn);
+  Result<Variable> ParseContrastCall(const Token& fn);
   Result<Expr> ParseArith();
   Result<Expr> ParseMulDiv();
   Result<Expr> ParseUnary();
@@ -305,6 +324,12 @@ Result<Parser::TermSet> Parser::ParseAtom() {
   }
   if (t.kind != Tok::kName) return PositionError(t.position, "expected a term" + Found());
   Next();
+  if (!t.quoted && AtOp("(") && (t.text == "poly" || t.text == "ns" || t.text == "C")) {
+    Next();
+    MLPROD_ASSIGN_OR_RETURN(Variable v, t.text == "C" ? ParseContrastCall(t) : ParseBasisCall(t));
+    set.terms.push_back({AddVariable(std::move(v))});
+    return set;
+  }
   if (!t.quoted && AtOp("(")) {
     if (t.text != "I" && t.text != "log" && t.text != "exp" && t.text != "sqrt")
       return PositionError(t.position, "unknown function '" + t.text + "'");
@@ -321,6 +346,92 @@ Result<Parser::TermSet> Parser::ParseAtom() {
   Expr e{Expr::Op::kColumn, 0, t.text, t.position, {}};
   set.terms.push_back({AddVariable(std::move(e), QuoteName(t.text))});
   return set;
+}
+
+// After "poly(" or "ns(": the expression, then the degree (poly) or df (ns), positional or named.
+Result<Variable> Parser::ParseBasisCall(const Token& fn) {
+  const bool poly = fn.text == "poly";
+  const std::string arg_name = poly ? "degree" : "df";
+  if (AtOp(")"))
+    return PositionError(Peek().position,
+                         fn.text + "() needs an argument: " + fn.text + "(x, " + arg_name + ")");
+  Variable v;
+  v.kind = poly ? Variable::Kind::kPoly : Variable::Kind::kSpline;
+  v.position = fn.position;
+  MLPROD_ASSIGN_OR_RETURN(v.expr, ParseArith());
+  bool have_size = false, named = false;
+  while (AtOp(",")) {
+    Next();
+    const Token& arg = Peek();
+    bool is_named = arg.kind == Tok::kName && !arg.quoted && pos_ + 1 < tokens_.size() &&
+                    tokens_[pos_ + 1].kind == Tok::kOp && tokens_[pos_ + 1].text == "=";
+    if (is_named) {
+      if (arg.text != arg_name)
+        return PositionError(arg.position,
+                             "unknown argument '" + arg.text + "' of " + fn.text + "()");
+      pos_ += 2;
+    }
+    if (have_size) return PositionError(arg.position, "too many arguments to " + fn.text + "()");
+    const Token& value = Peek();
+    bool negative = AtOp("-");
+    if (negative) Next();
+    if (Peek().kind != Tok::kNumber)
+      return PositionError(Peek().position,
+                           fn.text + "() needs a number for '" + arg_name + "'" + Found());
+    double d = std::strtod(Next().text.c_str(), nullptr);
+    if (negative) d = -d;
+    if (d != std::floor(d) || d < 1 || d > 1000)
+      return PositionError(value.position, fn.text + "() '" + arg_name +
+                                               "' must be a whole number from 1 to 1000, not " +
+                                               FormatNumber(d));
+    v.size = static_cast<int>(d);
+    have_size = true;
+    named = is_named;
+  }
+  if (!have_size)
+    return PositionError(Peek().position, fn.text + "() needs '" + arg_name + "': " + fn.text +
+                                              "(x, " + arg_name + ")" + Found());
+  MLPROD_RETURN_IF_ERROR(Expect(")"));
+  v.label = fn.text + "(" + DeparseExpr(v.expr) + ", " + (named ? arg_name + " = " : "") +
+            std::to_string(v.size) + ")";
+  return v;
+}
+
+// After "C(": a column, then ref = "level".
+Result<Variable> Parser::ParseContrastCall(const Token& fn) {
+  Variable v;
+  v.kind = Variable::Kind::kContrast;
+  v.position = fn.position;
+  const Token& col = Peek();
+  if (col.kind != Tok::kName ||
+      (!col.quoted && pos_ + 1 < tokens_.size() && tokens_[pos_ + 1].kind == Tok::kOp &&
+       tokens_[pos_ + 1].text == "("))
+    return PositionError(col.position, "C() needs a column: C(x, ref = \"level\")" + Found());
+  MLPROD_RETURN_IF_ERROR(CheckColumn(col));
+  Next();
+  v.expr = Expr{Expr::Op::kColumn, 0, col.text, col.position, {}};
+  if (!AtOp(","))
+    return PositionError(Peek().position,
+                         "C() needs a reference level: C(x, ref = \"level\")" + Found());
+  Next();
+  const Token& arg = Peek();
+  if (arg.kind != Tok::kName || arg.quoted || arg.text != "ref" || pos_ + 1 >= tokens_.size() ||
+      tokens_[pos_ + 1].kind != Tok::kOp || tokens_[pos_ + 1].text != "=")
+    return PositionError(arg.position, "C() takes only ref = \"level\"" + Found());
+  pos_ += 2;
+  if (Peek().kind != Tok::kString)
+    return PositionError(Peek().position, "C() needs a quoted level: ref = \"level\"" + Found());
+  v.ref = Peek().text;
+  v.ref_position = Next().position;
+  if (AtOp(",")) return PositionError(Peek().position, "too many arguments to C()");
+  MLPROD_RETURN_IF_ERROR(Expect(")"));
+  std::string quoted;
+  for (char c : v.ref) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  v.label = "C(" + QuoteName(col.text) + ", ref = \"" + quoted + "\")";
+  return v;
 }
 
 Result<Expr> Parser::ParseArith() {

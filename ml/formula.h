@@ -8,6 +8,18 @@
 // `0 +` / `- 1` / `+ 1`, `.` (every available column except the response), backquoted names,
 // `I(expr)` with + - * / ^, numbers, columns, parentheses and log/exp/sqrt, and log/exp/sqrt(expr)
 // as variables. Thread-compatible plain values.
+//
+// Data-dependent terms (their state is learnt from the training rows by Design::Fit):
+//   poly(expr, d) or poly(expr, degree = d): R's orthogonal polynomials of degree d >= 1, design
+//     columns "poly(x, 2)1", "poly(x, 2)2" (R's label, the deparsed call, then the column number);
+//   ns(expr, df) or ns(expr, df = k): R's splines::ns natural cubic spline basis, df >= 1
+//     columns "ns(x, 3)1" ... "ns(x, 3)3";
+//   C(column, ref = "b") (or ref = 'b'): a categorical or boolean column treatment-coded against
+//     level b, the other levels keeping their order (R's relevel). Its label is the call as R
+//     deparses it, strings in double quotes: C(x, ref = "b"), so its design columns are
+//     "C(x, ref = \"b\")a", "C(x, ref = \"b\")c".
+// Argument errors (unknown function or argument, missing or extra arguments, a non-integer or
+// d < 1 / df < 1) are INVALID_ARGUMENT with the 1-based position of the offending token.
 #pragma once
 
 #include <string>
@@ -42,11 +54,23 @@ void ForEachColumn(const Expr& expr, const Visit& visit) {
 template <typename Value>
 double EvalExpr(const Expr& expr, const Value& value);
 
-// A variable of the model: a bare column (expr.op == kColumn) or a computed numeric one.
+// A variable of the model: a bare column (expr.op == kColumn), a computed numeric one, a
+// poly/ns basis of an expression, or a C() recoded categorical column.
 struct Variable {
-  std::string label;  // R's label: "years_code", "I(years_code^2)", "log(x)"
-  Expr expr;
-  bool IsColumn() const { return expr.op == Expr::Op::kColumn; }
+  enum class Kind {
+    kPlain,     // a bare column or a numeric expression (I(...), log, exp, sqrt)
+    kPoly,      // poly(expr, size): `size` orthogonal polynomial columns
+    kSpline,    // ns(expr, size): `size` natural cubic spline columns
+    kContrast,  // C(column, ref = "ref"): a factor with reference level `ref`
+  };
+  std::string label;  // R's label: "years_code", "I(years_code^2)", "log(x)", "poly(x, 2)"
+  Expr expr;          // the column or expression (for poly/ns/C: the first argument)
+  Kind kind = Kind::kPlain;
+  int size = 1;          // kPoly: the degree; kSpline: the df
+  std::string ref;       // kContrast: the reference level
+  int position = 0;      // 1-based position of the variable's first character
+  int ref_position = 0;  // kContrast: position of the reference level's string
+  bool IsColumn() const { return kind == Kind::kPlain && expr.op == Expr::Op::kColumn; }
 };
 
 struct ParsedFormula {

@@ -6,21 +6,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "ml/design_matrix.h"
+#include "ml/fit_data.h"
 #include "ml/formula.h"
+#include "ml/kmeans_model.h"
+#include "ml/linear_model.h"
 #include "ml/ols.h"
 #include "ml/ols_model.h"
 #include "ml/split.h"
+#include "ml/train_kinds.h"
 
 namespace mlprod::ml {
 namespace {
-
-std::string FormatG(double x, int digits = 6) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*g", digits, x);
-  return buf;
-}
 
 bool RowComplete(const InputTable& t, size_t r) {
   for (const auto& col : t.columns)
@@ -73,25 +72,13 @@ Result<OlsOptions> ParseOlsParams(const std::map<std::string, std::string>& para
         return Status::InvalidArgument("param tolerance must be a number in (0, 1), not '" + value +
                                        "'");
       o.tolerance = t;
+    } else if (key == "se") {  // classic | HC0 | HC1 | HC2 | HC3
+      MLPROD_ASSIGN_OR_RETURN(o.covariance, ParseCovarianceType(value));
     } else {
       return Status::InvalidArgument("unknown parameter '" + key + "' for model kind ols");
     }
   }
   return o;
-}
-
-// Keeps at most FitReport::kMaxPlotPoints (fitted, actual) pairs, evenly spaced in row order.
-void SamplePlotPoints(const std::vector<double>& fitted, const std::vector<double>& actual,
-                      FitReport* report) {
-  const size_t n = fitted.size();
-  const size_t keep = std::min(n, FitReport::kMaxPlotPoints);
-  report->plot_fitted.reserve(keep);
-  report->plot_actual.reserve(keep);
-  for (size_t k = 0; k < keep; ++k) {
-    const size_t i = k * n / keep;
-    report->plot_fitted.push_back(fitted[i]);
-    report->plot_actual.push_back(actual[i]);
-  }
 }
 
 // What Train and ValidateTrainOptions check before any row is read.
@@ -102,27 +89,36 @@ struct CheckedSpec {
 };
 
 Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
-  if (options.kind != "ols")
-    return Status::InvalidArgument("unknown model kind '" + options.kind + "'");
-  MLPROD_ASSIGN_OR_RETURN(OlsOptions ols_options, ParseOlsParams(options.params));
+  const bool other = IsOtherKind(options.kind);
+  if (options.kind != "ols" && !other)
+    return Status::InvalidArgument(
+        "unknown model kind '" + options.kind +
+        "' (expected ols, logistic, ridge, lasso, elasticnet or kmeans)");
+  OlsOptions ols_options;
+  if (other) {
+    MLPROD_RETURN_IF_ERROR(CheckKindParams(options));
+  } else {
+    MLPROD_ASSIGN_OR_RETURN(ols_options, ParseOlsParams(options.params));
+  }
   if (!(options.test_fraction >= 0 && options.test_fraction < 1))
     return Status::InvalidArgument("test fraction must be in [0, 1)");
 
   std::vector<std::string> available;
   for (const Column& c : frame.columns) available.push_back(c.name);
-  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed, ParseFormula(options.formula, available));
-  const Column* response = frame.Find(parsed.response);
-  if (response->type != ColumnType::kNumeric)
+  const bool one_sided = KindIsOneSided(options.kind);
+  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
+                          ParseModelFormula(options.formula, available, one_sided));
+  const Column* response = one_sided ? nullptr : frame.Find(parsed.response);
+  if (other) {
+    if (response != nullptr) MLPROD_RETURN_IF_ERROR(CheckKindResponse(options.kind, *response));
+  } else if (response->type != ColumnType::kNumeric) {
     return Status::FailedPrecondition("response '" + parsed.response + "' is " +
                                       std::string(ColumnTypeName(response->type)) +
                                       "; ols needs a numeric response");
+  }
   if (parsed.terms.empty() && !parsed.intercept)
     return Status::FailedPrecondition("the formula has no terms and no intercept");
-  std::vector<InputColumn> signature;
-  for (const std::string& name : parsed.columns) {
-    const Column* c = frame.Find(name);
-    signature.push_back({name, c->type, c->levels});
-  }
+  std::vector<InputColumn> signature = SignatureOf(frame, parsed);
   MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));
   return CheckedSpec{ols_options, response, std::move(design)};
 }
@@ -163,6 +159,8 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   const Status cancelled = Status::Cancelled("training cancelled");
 
   MLPROD_ASSIGN_OR_RETURN(CheckedSpec spec, CheckSpec(frame, options));
+  if (IsOtherKind(options.kind))
+    return TrainOtherKind(frame, options, spec.response, std::move(spec.design), progress);
   const OlsOptions& ols_options = spec.ols;
   const Column* response = spec.response;
   Design& design = spec.design;
@@ -186,6 +184,7 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   if (options.missing != MissingStrategy::kDrop)
     imputation = ComputeImputation(train, design.signature(), options.missing);
   MLPROD_RETURN_IF_ERROR(FillMissing(design.signature(), options.missing, imputation, &train));
+  MLPROD_RETURN_IF_ERROR(design.Fit(train));  // poly() coefficients, ns() knots
 
   MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design.Build(train));
   Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(y_train.data(), y_train.size());
@@ -198,10 +197,14 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
       "QR done: rank " + std::to_string(fit.rank) + " of " + std::to_string(x.cols());
   for (size_t j = 0; j < fit.aliased.size(); ++j)
     if (fit.aliased[j]) qr_line += "; aliased " + design.column_names()[j];
+  if (fit.covariance != CovarianceType::kClassic)
+    qr_line += "; standard errors " + std::string(CovarianceTypeName(fit.covariance)) +
+               " (heteroskedasticity-consistent sandwich, t on " +
+               FormatG(fit.df_residual) + " df)";
   if (!emit(0.7, qr_line)) return cancelled;
 
   auto model = std::make_shared<OlsModel>(design, options.missing, imputation, fit);
-  MLPROD_ASSIGN_OR_RETURN(std::vector<double> fitted, model->PredictInputs(train));
+  MLPROD_ASSIGN_OR_RETURN(std::vector<double> fitted, model->PredictDesign(x));
   report.coefficients = OlsCoefficientTable(fit, design.column_names());
   report.metrics = OlsMetrics(fit, design.intercept(), y, fitted);
   SamplePlotPoints(fitted, y_train, &report);
@@ -244,7 +247,22 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
 }
 
 Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes) {
-  return DeserializeOlsModel(bytes);
+  // Dispatch on "kind"; OLS's own reader handles "ols" and every malformed document.
+  nlohmann::json j =
+      nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j["kind"].is_string() ||
+      j.value("format", "") != "mlprod-model")
+    return DeserializeOlsModel(bytes);
+  const std::string kind = j["kind"].get<std::string>();
+  if (kind == "ols") return DeserializeOlsModel(bytes);
+  try {
+    if (kind == "kmeans") return DeserializeKMeansModel(j);
+    if (kind == "logistic" || kind == "ridge" || kind == "lasso" || kind == "elasticnet")
+      return DeserializeLinearModel(j);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("malformed model: ") + e.what());
+  }
+  return Status::InvalidArgument("unknown model kind " + j["kind"].dump());
 }
 
 Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,

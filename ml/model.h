@@ -26,7 +26,7 @@ Result<MissingStrategy> ParseMissingStrategy(std::string_view text);
 
 struct TrainOptions {
   std::string formula;         // R syntax, e.g. "salary ~ years_code + I(years_code^2) + country"
-  std::string kind = "ols";    // model kind; "ols" for now
+  std::string kind = "ols";    // ols, logistic, ridge, lasso, elasticnet or kmeans
   std::map<std::string, std::string> params;  // kind-specific; unknown keys are INVALID_ARGUMENT
   MissingStrategy missing = MissingStrategy::kDrop;
   double test_fraction = 0;    // in [0, 1); 0 = fit on every usable row, no test metrics

@@ -2,6 +2,7 @@
 
 #include <boost/math/distributions/fisher_f.hpp>
 #include <boost/math/distributions/students_t.hpp>
+#include <algorithm>
 #include <cmath>
 
 namespace mlprod::ml {
@@ -30,42 +31,229 @@ double FisherUpperP(double df1, double df2, double f) {
 
 using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
-using Wide = __float128;  // the residuals of the refinement are accumulated in quad precision
+
+// The double factorization serves the fit when the 1-norm condition number of the scaled kept
+// columns' R is at most this: the covariance from the double R^-1 is then good to about
+// 1e5·eps ≈ 1e-11 relative, and each refinement step contracts by about cond²·eps ≈ 1e-6. Above
+// it (Filip: 7.8e9) the kept columns are factored again in long double. Longley: 3.4e4,
+// Wampler: 3.4e3, a random N(0, 1) design with intercept: ~2.
+constexpr double kDoubleConditionLimit = 1e5;
+
+// Rows per block of the residual passes: the block's residuals stay in L1 while every kept
+// column's segment is streamed over them.
+constexpr Eigen::Index kRowBlock = 256;
+
+// The aliasing pass and the double QR at once. `a` holds the scaled design with y appended as
+// its last column; column j is aliased (dqrdc2's rule) when its norm after the Householder steps
+// of the columns kept before it is at most `tolerance` (the columns have unit norm). Each kept
+// column's reflector is applied to every later column, y included, as one block update. On
+// return the upper triangle of the kept columns' rows 0..k holds R and a's last column holds Q'y.
+void AliasAndFactor(double tolerance, Eigen::MatrixXd* a, std::vector<bool>* aliased) {
+  const Eigen::Index n = a->rows(), p = a->cols() - 1;
+  std::vector<double> workspace(p + 1);
+  Eigen::Index k = 0;
+  for (Eigen::Index j = 0; j < p; ++j) {
+    if ((*aliased)[j]) continue;
+    double norm = k < n ? a->col(j).tail(n - k).norm() : 0.0;
+    if (!(norm > tolerance)) {
+      (*aliased)[j] = true;
+      continue;
+    }
+    double tau, beta;
+    a->col(j).tail(n - k).makeHouseholderInPlace(tau, beta);
+    (*a)(k, j) = beta;
+    a->block(k, j + 1, n - k, p - j).applyHouseholderOnTheLeft(
+        a->col(j).tail(n - k - 1), tau, workspace.data());
+    ++k;
+  }
+}
+
+// Error-free transformations on doubles: a + b = s + e and a * b = p + e exactly.
+inline void TwoSum(double a, double b, double* s, double* e) {
+  *s = a + b;
+  const double z = *s - a;
+  *e = (a - (*s - z)) + (b - z);
+}
+
+inline void TwoProduct(double a, double b, double* p, double* e) {
+  *p = a * b;
+#ifdef __FMA__
+  *e = std::fma(a, b, -*p);
+#else
+  // Dekker's product (valid without FMA contraction, which needs FMA hardware).
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  const double ca = kSplit * a, cb = kSplit * b;
+  const double ah = ca - (ca - a), al = a - ah;
+  const double bh = cb - (cb - b), bl = b - bh;
+  *e = ((ah * bh - *p) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
+// Splits a long double (64-bit mantissa) exactly into two doubles.
+inline void SplitLong(long double v, double* hi, double* lo) {
+  *hi = static_cast<double>(v);
+  *lo = static_cast<double>(v - *hi);
+}
+
+// One pass over the kept columns in double-double arithmetic (about 100 bits; every product and
+// sum error-free, so the massive cancellation in X'e when the residual is large costs nothing):
+// e = y - sub - X_kept b, returning e'e. When `g` is not null, g = X_kept' v where v = *dot or,
+// when `dot` is null, e. When `e_out` is not null it receives e. Blocked over rows so the block's
+// residuals stay in L1 while each kept column's segment streams past; O(n·r) work.
+long double ResidualPass(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                         const std::vector<int>& kept, const LVector& beta, const LVector* sub,
+                         const LVector* dot, LVector* g, LVector* e_out) {
+  const Eigen::Index n = x.rows(), r = static_cast<Eigen::Index>(kept.size());
+  std::vector<double> bh(r), bl(r);
+  for (Eigen::Index c = 0; c < r; ++c) SplitLong(beta(c), &bh[c], &bl[c]);
+  double eh[kRowBlock], el[kRowBlock], vh[kRowBlock], vl[kRowBlock];
+  // Per column, kLanes independent double-double accumulators for g.
+  constexpr int kLanes = 4;
+  std::vector<double> gh(r * kLanes, 0.0), gl(r * kLanes, 0.0);
+  long double rss = 0;
+  for (Eigen::Index i0 = 0; i0 < n; i0 += kRowBlock) {
+    const Eigen::Index m = std::min(kRowBlock, n - i0);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      eh[i] = y(i0 + i);
+      el[i] = 0;
+    }
+    if (sub != nullptr) {
+      for (Eigen::Index i = 0; i < m; ++i) {
+        double h, l, s, se;
+        SplitLong((*sub)(i0 + i), &h, &l);
+        TwoSum(eh[i], -h, &s, &se);
+        eh[i] = s;
+        el[i] += se - l;
+      }
+    }
+    for (Eigen::Index c = 0; c < r; ++c) {
+      const double* xc = x.col(kept[c]).data() + i0;
+      const double hc = bh[c], lc = bl[c];
+      for (Eigen::Index i = 0; i < m; ++i) {
+        double p, pe, s, se;
+        TwoProduct(xc[i], hc, &p, &pe);
+        TwoSum(eh[i], -p, &s, &se);
+        eh[i] = s;
+        el[i] += (se - pe) - xc[i] * lc;
+      }
+    }
+    for (Eigen::Index i = 0; i < m; ++i) {
+      const long double e = static_cast<long double>(eh[i]) + el[i];
+      rss += e * e;
+      if (e_out != nullptr) (*e_out)(i0 + i) = e;
+    }
+    if (g == nullptr) continue;
+    if (dot == nullptr) {
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const double s = eh[i] + el[i];
+        vh[i] = s;
+        vl[i] = el[i] - (s - eh[i]);
+      }
+    } else {
+      for (Eigen::Index i = 0; i < m; ++i) SplitLong((*dot)(i0 + i), &vh[i], &vl[i]);
+    }
+    for (Eigen::Index c = 0; c < r; ++c) {
+      const double* xc = x.col(kept[c]).data() + i0;
+      double* sh = &gh[c * kLanes];
+      double* sl = &gl[c * kLanes];
+      Eigen::Index i = 0;
+      for (; i + kLanes <= m; i += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          double p, pe, s, se;
+          TwoProduct(xc[i + l], vh[i + l], &p, &pe);
+          TwoSum(sh[l], p, &s, &se);
+          sh[l] = s;
+          sl[l] += (se + pe) + xc[i + l] * vl[i + l];
+        }
+      }
+      for (; i < m; ++i) {
+        double p, pe, s, se;
+        TwoProduct(xc[i], vh[i], &p, &pe);
+        TwoSum(sh[0], p, &s, &se);
+        sh[0] = s;
+        sl[0] += (se + pe) + xc[i] * vl[i];
+      }
+    }
+  }
+  if (g != nullptr) {
+    g->resize(r);
+    for (Eigen::Index c = 0; c < r; ++c) {
+      double hi = 0, lo = 0;
+      for (int l = 0; l < kLanes; ++l) {
+        double s, se;
+        TwoSum(hi, gh[c * kLanes + l], &s, &se);
+        hi = s;
+        lo += se + gl[c * kLanes + l];
+      }
+      (*g)(c) = static_cast<long double>(hi) + lo;
+    }
+  }
+  return rss;
+}
+
+// Corrected seminormal equations (Björck): with e = y - X b and X'e accumulated in long double,
+// the correction solves R'R dw = S^-1 X'e in scaled coordinates (w = S b) with the double R.
+// Each step shrinks the error by about cond(R)^2·eps, below 1e-6 under kDoubleConditionLimit;
+// the steps stop once the correction no longer shrinks or falls below long double resolution.
+// Returns the residual sum of squares of the final pass.
+long double RefineSeminormal(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                             const std::vector<int>& kept, const LVector& sk, const LMatrix& rl,
+                             int max_steps, LVector* beta) {
+  const auto rt = rl.triangularView<Eigen::Upper>();
+  LVector g;
+  long double rss = ResidualPass(x, y, kept, *beta, nullptr, nullptr, &g, nullptr);
+  long double last = INFINITY;
+  for (int step = 0; step < max_steps; ++step) {
+    LVector gs = g.cwiseQuotient(sk);
+    LVector dw = rt.solve(rt.transpose().solve(gs));
+    const long double size = dw.cwiseAbs().maxCoeff();
+    const long double w = beta->cwiseProduct(sk).cwiseAbs().maxCoeff();
+    if (!(size < last / 2)) break;  // no longer shrinking (or NaN): keep the current solution
+    *beta += dw.cwiseQuotient(sk);
+    last = size;
+    if (size <= 0x1p-60L * w) break;  // far below double; rss is current to O(size^2)
+    rss = ResidualPass(x, y, kept, *beta, nullptr, nullptr, &g, nullptr);
+  }
+  return rss;
+}
 
 // Björck's iterative refinement of the augmented system [I X; X' 0][r; b] = [y; 0], reusing the
-// QR of the scaled kept columns (X S^-1 P = Q R), with the residuals f = y - r - X b and
-// g = -X' r accumulated in quad precision. Unlike refining b alone, this also corrects the
-// error that a large residual feeds through cond(X)^2 (Wampler4/5, Filip).
+// long double QR of the scaled kept columns (X S^-1 P = Q R), with the residuals f = y - r - X b
+// and g = -X' r accumulated in long double. Unlike refining b alone, this also corrects the error
+// that a large residual feeds through cond(X)^2 (Wampler4/5, Filip).
 void RefineAugmented(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                      const std::vector<int>& kept, const LVector& sk,
-                     const Eigen::ColPivHouseholderQR<LMatrix>& qr, int steps, LVector* beta,
+                     const Eigen::ColPivHouseholderQR<LMatrix>& qr, int max_steps, LVector* beta,
                      LVector* resid) {
   const Eigen::Index n = x.rows(), r = static_cast<Eigen::Index>(kept.size());
   const auto& perm = qr.colsPermutation();
   const auto rr = qr.matrixR().topLeftCorner(r, r).template triangularView<Eigen::Upper>();
   LVector f(n), g(r);
-  for (int step = 0; step < steps; ++step) {
-    for (Eigen::Index i = 0; i < n; ++i) {
-      Wide e = static_cast<Wide>(y(i)) - static_cast<Wide>((*resid)(i));
-      for (Eigen::Index c = 0; c < r; ++c)
-        e -= static_cast<Wide>(x(i, kept[c])) * static_cast<Wide>((*beta)(c));
-      f(i) = static_cast<long double>(e);
-    }
-    for (Eigen::Index c = 0; c < r; ++c) {
-      Wide sum = 0;
-      for (Eigen::Index i = 0; i < n; ++i)
-        sum += static_cast<Wide>(x(i, kept[c])) * static_cast<Wide>((*resid)(i));
-      g(c) = -static_cast<long double>(sum / static_cast<Wide>(sk(c)));
-    }
+  long double last = INFINITY;
+  for (int step = 0; step < max_steps; ++step) {
+    ResidualPass(x, y, kept, *beta, resid, resid, &g, &f);
+    g = -g.cwiseQuotient(sk);
     // In pivoted coordinates: R' h = P' g; d = Q' f; dw = R^-1 (d1 - h); dr = Q [h; d2].
     LVector h = rr.transpose().solve(perm.transpose() * g);
     LVector d = qr.householderQ().transpose() * f;
     LVector dw = rr.solve(d.head(r) - h);
     d.head(r) = h;
     LVector dr = qr.householderQ() * d;
+    const long double size = dw.cwiseAbs().maxCoeff();
+    if (!(size < last / 2)) break;
     *beta += (perm * dw).cwiseQuotient(sk);
     *resid += dr;
+    last = size;
   }
+}
+
+// 1-norm of an upper triangular matrix.
+template <typename Matrix>
+double UpperNorm1(const Matrix& m) {
+  double best = 0;
+  for (Eigen::Index j = 0; j < m.cols(); ++j)
+    best = std::max(best, static_cast<double>(m.col(j).head(j + 1).cwiseAbs().sum()));
+  return best;
 }
 
 }  // namespace
@@ -91,90 +279,94 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
   fit.aliased.assign(p, false);
   fit.coef.assign(p, NAN);
 
-  // Unit-norm scaling; an all-zero column is aliased outright.
+  // Unit-norm scaling; an all-zero column is aliased outright. y rides along as the last column.
   Eigen::VectorXd scale(p);
-  Eigen::MatrixXd xs = x;
+  Eigen::MatrixXd a(n, p + 1);
   for (Eigen::Index j = 0; j < p; ++j) {
     scale(j) = x.col(j).norm();
     if (scale(j) > 0 && std::isfinite(scale(j))) {
-      xs.col(j) /= scale(j);
+      a.col(j) = x.col(j) / scale(j);
     } else {
       fit.aliased[j] = true;
       scale(j) = 1;
+      a.col(j) = x.col(j);
     }
   }
-
-  // Aliasing in column order (dqrdc2's rule): Householder steps on the columns kept so far.
-  {
-    Eigen::MatrixXd a = xs;
-    Eigen::Index k = 0;
-    Eigen::VectorXd essential;
-    std::vector<double> workspace(p);
-    for (Eigen::Index j = 0; j < p; ++j) {
-      if (fit.aliased[j]) continue;
-      double norm = k < n ? a.col(j).tail(n - k).norm() : 0.0;
-      if (!(norm > options.tolerance)) {
-        fit.aliased[j] = true;
-        continue;
-      }
-      double tau, beta;
-      essential.resize(n - k - 1);
-      a.col(j).tail(n - k).makeHouseholder(essential, tau, beta);
-      for (Eigen::Index jj = j + 1; jj < p; ++jj)
-        a.col(jj).tail(n - k).applyHouseholderOnTheLeft(essential, tau, workspace.data());
-      ++k;
-    }
-  }
+  a.col(p) = y;
+  AliasAndFactor(options.tolerance, &a, &fit.aliased);
   for (Eigen::Index j = 0; j < p; ++j)
     if (!fit.aliased[j]) fit.kept.push_back(static_cast<int>(j));
   const Eigen::Index r = static_cast<Eigen::Index>(fit.kept.size());
   fit.rank = static_cast<size_t>(r);
 
-  // The kept columns are factored in long double (64-bit mantissa) for ill-conditioned designs.
-  LMatrix xk(n, r);
-  LVector sk(r);
-  for (Eigen::Index c = 0; c < r; ++c) {
-    sk(c) = scale(fit.kept[c]);
-    for (Eigen::Index i = 0; i < n; ++i)
-      xk(i, c) = static_cast<long double>(x(i, fit.kept[c])) / sk(c);
-  }
   LVector beta = LVector::Zero(r);
-  LVector resid(n);
-  auto residuals = [&](long double* rss) {
-    long double sum = 0;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      long double e = y(i);
-      for (Eigen::Index c = 0; c < r; ++c)
-        e -= static_cast<long double>(x(i, fit.kept[c])) * beta(c);
-      resid(i) = e;
-      sum += e * e;
-    }
-    *rss = sum;
-  };
   long double rss = 0;
-  if (r > 0) {
-    Eigen::ColPivHouseholderQR<LMatrix> qr(xk);
-    LVector yl = y.cast<long double>();
-    beta = qr.solve(yl).cwiseQuotient(sk);
-    residuals(&rss);
-    RefineAugmented(x, y, fit.kept, sk, qr, options.refinement_steps, &beta, &resid);
-    LMatrix rr = qr.matrixR().topLeftCorner(r, r).template triangularView<Eigen::Upper>();
-    LMatrix rinv_p = rr.triangularView<Eigen::Upper>().solve(LMatrix::Identity(r, r));
-    LMatrix cov_p = rinv_p * rinv_p.transpose();
-    // Undo the pivoting: cov = P cov_p P'.
-    const auto& perm = qr.colsPermutation();
-    LMatrix cov = perm * cov_p * perm.transpose();
+  // A factor of the unscaled kept columns, X_kept = Q r_unscaled with Q orthonormal (triangular
+  // unless the long double path pivoted), and its inverse.
+  Eigen::MatrixXd r_unscaled, rinv_unscaled;
+  if (r == 0) {
+    fit.cov_unscaled.resize(0, 0);
+    rss = ResidualPass(x, y, fit.kept, beta, nullptr, nullptr, nullptr, nullptr);
+  } else {
+    LVector sk(r);
+    Eigen::MatrixXd rd = Eigen::MatrixXd::Zero(r, r);
+    for (Eigen::Index c = 0; c < r; ++c) {
+      sk(c) = scale(fit.kept[c]);
+      rd.col(c).head(c + 1) = a.col(fit.kept[c]).head(c + 1);
+    }
+    Eigen::MatrixXd rinv =
+        rd.triangularView<Eigen::Upper>().solve(Eigen::MatrixXd::Identity(r, r));
+    const double condition = UpperNorm1(rd) * UpperNorm1(rinv);
+    LMatrix cov;  // over the scaled kept columns
+    if (condition <= kDoubleConditionLimit) {
+      LMatrix rl = rd.cast<long double>();
+      beta = rl.triangularView<Eigen::Upper>()
+                 .solve(a.col(p).head(r).cast<long double>())
+                 .cwiseQuotient(sk);
+      rss = RefineSeminormal(x, y, fit.kept, sk, rl, options.max_refinement_steps, &beta);
+      cov = (rinv * rinv.transpose()).cast<long double>();
+      // X_kept S^-1 = Q R_d, so X_kept = Q (R_d S) and its inverse is S^-1 R_d^-1.
+      const Eigen::VectorXd skd = sk.cast<double>();
+      r_unscaled = rd * skd.asDiagonal();
+      rinv_unscaled = skd.cwiseInverse().asDiagonal() * rinv;
+    } else {
+      // Ill-conditioned: factor the kept columns again in long double (64-bit mantissa).
+      LMatrix xk(n, r);
+      for (Eigen::Index c = 0; c < r; ++c)
+        xk.col(c) = x.col(fit.kept[c]).cast<long double>() / sk(c);
+      Eigen::ColPivHouseholderQR<LMatrix> qr(xk);
+      beta = qr.solve(y.cast<long double>()).cwiseQuotient(sk);
+      LVector resid(n);
+      for (Eigen::Index i = 0; i < n; ++i) resid(i) = y(i);
+      for (Eigen::Index c = 0; c < r; ++c)
+        resid -= x.col(fit.kept[c]).cast<long double>() * beta(c);
+      RefineAugmented(x, y, fit.kept, sk, qr, options.max_refinement_steps, &beta, &resid);
+      rss = ResidualPass(x, y, fit.kept, beta, nullptr, nullptr, nullptr, nullptr);
+      LMatrix rr = qr.matrixR().topLeftCorner(r, r).template triangularView<Eigen::Upper>();
+      LMatrix rinv_p = rr.triangularView<Eigen::Upper>().solve(LMatrix::Identity(r, r));
+      // Undo the pivoting: cov = P cov_p P'.
+      const auto& perm = qr.colsPermutation();
+      cov = perm * (rinv_p * rinv_p.transpose()) * perm.transpose();
+      // X_kept S^-1 P = Q R_p, so X_kept = Q (R_p P' S) and its inverse is S^-1 P R_p^-1.
+      r_unscaled = ((rr * perm.transpose()) * sk.asDiagonal()).cast<double>();
+      rinv_unscaled = (sk.cwiseInverse().asDiagonal() * (perm * rinv_p)).cast<double>();
+    }
     for (Eigen::Index i = 0; i < r; ++i)
       for (Eigen::Index j = 0; j < r; ++j) cov(i, j) /= sk(i) * sk(j);
     fit.cov_unscaled = cov.cast<double>();
-  } else {
-    fit.cov_unscaled.resize(0, 0);
   }
-  residuals(&rss);
   for (Eigen::Index c = 0; c < r; ++c) fit.coef[fit.kept[c]] = static_cast<double>(beta(c));
   fit.rss = static_cast<double>(rss);
   fit.df_residual = static_cast<double>(n - r);
   if (n > r) fit.sigma = std::sqrt(static_cast<double>(rss / (n - r)));
+  if (r > 0) fit.condition_number = ConditionNumber(r_unscaled, rinv_unscaled);
+  fit.covariance = options.covariance;
+  if (options.covariance != CovarianceType::kClassic && r > 0) {
+    LVector e(n);
+    ResidualPass(x, y, fit.kept, beta, nullptr, nullptr, nullptr, &e);
+    fit.cov_robust =
+        RobustCovariance(x, fit.kept, rinv_unscaled, e.cast<double>(), options.covariance);
+  }
   return fit;
 }
 
@@ -207,7 +399,9 @@ std::vector<CoefficientRow> OlsCoefficientTable(const OlsFit& fit,
       row.aliased = true;
     } else {
       row.estimate = fit.coef[j];
-      row.std_error = fit.sigma * std::sqrt(fit.cov_unscaled(k, k));
+      row.std_error = fit.covariance == CovarianceType::kClassic
+                          ? fit.sigma * std::sqrt(fit.cov_unscaled(k, k))
+                          : std::sqrt(fit.cov_robust(k, k));
       row.t_value = row.estimate / row.std_error;
       row.p_value = StudentTwoSidedP(fit.df_residual, row.t_value);
       row.ci_lower = row.estimate - q * row.std_error;
@@ -255,6 +449,18 @@ std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept,
   m["bic"] = -2 * ll + std::log(n) * k;
   m["rmse"] = static_cast<double>(std::sqrt(sq_sum / n));
   m["mae"] = static_cast<double>(abs_sum / n);
+
+  Eigen::VectorXd e(static_cast<Eigen::Index>(fit.n));
+  for (size_t i = 0; i < fit.n; ++i) e(i) = y(i) - fitted[i];
+  const ResidualDiagnostics d = DiagnoseResiduals(e);
+  m["durbin_watson"] = d.durbin_watson;
+  m["jarque_bera"] = d.jarque_bera;
+  m["jarque_bera_p_value"] = d.jarque_bera_p_value;
+  m["omnibus"] = d.omnibus;
+  m["omnibus_p_value"] = d.omnibus_p_value;
+  m["skew"] = d.skew;
+  m["kurtosis"] = d.kurtosis;
+  m["condition_number"] = fit.condition_number;
   return m;
 }
 

@@ -2,10 +2,17 @@
 //
 // The fit scales every design column to unit Euclidean norm, decides the aliased (collinear)
 // columns as R's dqrdc2 does (in column order, a column whose norm after projection on the
-// columns kept before it is below `tolerance` times its own norm is aliased), factors the kept
-// columns with Eigen's ColPivHouseholderQR in long double, and refines the solution with residuals
-// computed in long double. The unscaled covariance (X'X)^-1 comes from R^-1, never from inverting
-// X'X. Plain functions on values; thread-compatible.
+// columns kept before it is below `tolerance` times its own norm is aliased), and factors the kept
+// columns by Householder QR in double in the same pass. When the 1-norm condition number of that
+// R is at most 1e5 the solution is refined by the corrected seminormal equations with e = y - Xb
+// and X'e computed in double-double arithmetic (error-free products and sums, O(n·p)); above it
+// the kept columns are factored again with a pivoted QR in long double and refined by Björck's
+// augmented-system method with the same double-double residuals. Either way the refinement stops
+// once the correction stops shrinking or falls below 2^-60 of the solution. The unscaled
+// covariance (X'X)^-1 comes from R^-1 of the factorization used, never from inverting X'X.
+// The same R and R^-1 give the condition number of the design (always, O(p^3)) and, only when
+// asked for, the HC0-HC3 sandwich covariance (O(n p^2); see ml/ols_diagnostics.h).
+// Plain functions on values; thread-compatible.
 #pragma once
 
 #include <Eigen/Dense>
@@ -14,6 +21,7 @@
 #include <vector>
 
 #include "ml/model.h"
+#include "ml/ols_diagnostics.h"
 #include "ml/status.h"
 
 namespace mlprod::ml {
@@ -23,7 +31,10 @@ struct OlsOptions {
   // term of NIST's Filip (its x^10 keeps a relative norm between 1e-8 and 1e-7); 1e-10 keeps
   // Filip whole while staying five orders above double rounding noise for exact collinearity.
   double tolerance = 1e-10;
-  int refinement_steps = 2;  // iterative refinement steps after the QR solve
+  int max_refinement_steps = 4;  // cap on the iterative refinement steps after the QR solve
+  // Standard errors of the coefficient table (param `se`): classic, or a robust sandwich
+  // computed during the fit (fills OlsFit::cov_robust; O(n p^2) extra work only then).
+  CovarianceType covariance = CovarianceType::kClassic;
 };
 
 struct OlsFit {
@@ -36,6 +47,13 @@ struct OlsFit {
   double rss = NAN;
   double df_residual = NAN;
   double sigma = NAN;  // NaN when df_residual == 0
+  // Ratio of the largest to the smallest singular value of the unscaled kept columns (as
+  // statsmodels' condition_number; NaN when nothing is kept). Not serialised with a model.
+  double condition_number = NAN;
+  // The standard errors' kind and, unless kClassic, the coefficients' covariance over the kept
+  // columns in `kept` order (already scaled: SE = sqrt of its diagonal). Not serialised.
+  CovarianceType covariance = CovarianceType::kClassic;
+  Eigen::MatrixXd cov_robust;
 };
 
 // Fits y ~ X. FAILED_PRECONDITION when X has more columns than rows or no rows.
@@ -51,12 +69,18 @@ double OlsLeverage(const OlsFit& fit, const double* x_row);
 // Quantile of Student's t with `df` degrees of freedom (NaN when df <= 0).
 double StudentQuantile(double df, double p);
 
-// R's coefficient table (95% CI) for a fit whose design columns are named `names`.
+// R's coefficient table (95% CI) for a fit whose design columns are named `names`. With a robust
+// fit.covariance the standard errors come from fit.cov_robust; t, p and the CI then use them with
+// Student's t on df_residual, as R's lmtest::coeftest(fit, vcovHC(fit, type)) does (statsmodels
+// uses the normal unless use_t=True).
 std::vector<CoefficientRow> OlsCoefficientTable(const OlsFit& fit,
                                                 const std::vector<std::string>& names);
 
 // r_squared adj_r_squared f_statistic f_p_value log_likelihood aic bic rmse mae, from the
-// response and the fitted values (R's conventions; uncentred R² without intercept).
+// response and the fitted values (R's conventions; uncentred R² without intercept); and, as
+// statsmodels' OLS summary, durbin_watson jarque_bera jarque_bera_p_value omnibus
+// omnibus_p_value skew kurtosis (of the residuals y - fitted, in row order; O(n)) and
+// condition_number (fit.condition_number). The F test and R² stay classic under a robust se.
 std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept,
                                          const Eigen::VectorXd& y,
                                          const std::vector<double>& fitted);

@@ -1,5 +1,6 @@
 #include "ml/ols_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,21 @@ std::vector<std::string> ParseColumns(const ParsedFormula& f,
   return out;
 }
 
+// Calls fn(r, row) for each row r of `x` in order, `row` pointing at its x.cols() values stored
+// contiguously: blocks of rows are copied to a row-major buffer that stays in cache, since Build
+// writes columns and the per-row routines (OlsPredictRow, OlsLeverage) read rows.
+template <typename Fn>
+void ForEachRow(const Eigen::MatrixXd& x, const Fn& fn) {
+  constexpr Eigen::Index kBlock = 256;
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> block(
+      std::min(kBlock, x.rows()), x.cols());
+  for (Eigen::Index first = 0; first < x.rows(); first += kBlock) {
+    const Eigen::Index m = std::min(kBlock, x.rows() - first);
+    block.topRows(m) = x.middleRows(first, m);
+    for (Eigen::Index i = 0; i < m; ++i) fn(first + i, block.row(i).data());
+  }
+}
+
 }  // namespace
 
 Status OlsModel::Impute(InputTable* table) const {
@@ -35,9 +51,15 @@ Status OlsModel::Impute(InputTable* table) const {
 
 Result<std::vector<double>> OlsModel::PredictInputs(const InputTable& table) const {
   MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design_.Build(table));
-  std::vector<double> out(table.rows);
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xr = x;
-  for (size_t r = 0; r < table.rows; ++r) out[r] = OlsPredictRow(fit_, xr.row(r).data());
+  return PredictDesign(x);
+}
+
+Result<std::vector<double>> OlsModel::PredictDesign(const Eigen::MatrixXd& x) const {
+  if (static_cast<size_t>(x.cols()) != design_.cols())
+    return Status::InvalidArgument("design matrix has " + std::to_string(x.cols()) +
+                                   " columns; the model has " + std::to_string(design_.cols()));
+  std::vector<double> out(static_cast<size_t>(x.rows()));
+  ForEachRow(x, [&](Eigen::Index r, const double* row) { out[r] = OlsPredictRow(fit_, row); });
   return out;
 }
 
@@ -50,25 +72,25 @@ Result<std::vector<Prediction>> OlsModel::Predict(const Frame& rows,
   MLPROD_ASSIGN_OR_RETURN(InputTable table, ExtractInputs(rows, design_.signature(), index));
   MLPROD_RETURN_IF_ERROR(Impute(&table));
   MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design_.Build(table));
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xr = x;
   std::vector<Prediction> out(rows.rows);
   const double t =
       options.intervals ? StudentQuantile(fit_.df_residual, (1 + options.level) / 2) : NAN;
-  for (size_t r = 0; r < rows.rows; ++r) {
-    out[r].value = OlsPredictRow(fit_, xr.row(r).data());
+  ForEachRow(x, [&](Eigen::Index r, const double* row) {
+    out[r].value = OlsPredictRow(fit_, row);
     if (options.intervals) {
-      double half = t * fit_.sigma * std::sqrt(1 + OlsLeverage(fit_, xr.row(r).data()));
+      double half = t * fit_.sigma * std::sqrt(1 + OlsLeverage(fit_, row));
       out[r].lower = out[r].value - half;
       out[r].upper = out[r].value + half;
     }
-  }
+  });
   return out;
 }
 
 // {"format": "mlprod-model", "format_version": 1, "kind": "ols", "formula", "response",
 //  "missing", "parse_columns", "signature": [{name, type, levels}], "imputation": [x|null],
-//  "terms": [design column names], "coefficients": [estimate|null], "aliased": [bool],
-//  "n_obs", "rss", "sigma", "df_residual", "cov_unscaled": [[...]] over the kept columns}
+//  "terms": [design column names], "transforms": Design::StateJson() (poly/ns state),
+//  "coefficients": [estimate|null], "aliased": [bool], "n_obs", "rss", "sigma", "df_residual",
+//  "cov_unscaled": [[...]] over the kept columns}
 std::string OlsModel::Serialize() const {
   json j;
   j["format"] = kFormat;
@@ -86,6 +108,7 @@ std::string OlsModel::Serialize() const {
   for (double v : imputation_) imp.push_back(Number(v));
   j["imputation"] = imp;
   j["terms"] = design_.column_names();
+  j["transforms"] = json::parse(design_.StateJson());  // poly() coefficients, ns() knots
   json coef = json::array();
   for (double c : fit_.coef) coef.push_back(Number(c));
   j["coefficients"] = coef;
@@ -133,6 +156,8 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
     MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));
     if (design.column_names() != j.at("terms").get<std::vector<std::string>>())
       return Status::InvalidArgument("model terms do not match its formula");
+    if (j.contains("transforms"))
+      MLPROD_RETURN_IF_ERROR(design.RestoreState(j.at("transforms").dump()));
     const size_t p = design.cols();
     std::vector<double> imputation;
     for (const json& v : j.at("imputation")) imputation.push_back(NumberOr(v));

@@ -1,0 +1,274 @@
+#include "ml/fit_data.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "ml/split.h"
+
+namespace mlprod::ml {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kFormat = "mlprod-model";
+constexpr int kFormatVersion = 1;
+// Placeholder response for one-sided formulas: a backquoted name no CSV header can produce
+// unnoticed, followed by one space.
+constexpr const char* kNoResponse = "`.no_response`";
+constexpr const char* kNoResponseName = ".no_response";
+
+// Reads rows `rows`: inputs and the response, dropping a row with a missing response, and under
+// kDrop one with any missing input. Returns the number of rows dropped.
+Result<size_t> ReadRows(const Frame& frame, const Column* response,
+                        const std::vector<InputColumn>& signature, const std::vector<size_t>& rows,
+                        MissingStrategy missing, InputTable* table, std::vector<double>* y) {
+  MLPROD_ASSIGN_OR_RETURN(*table, ExtractInputs(frame, signature, rows));
+  std::vector<bool> keep(rows.size(), true);
+  if (response != nullptr) y->resize(rows.size());
+  size_t dropped = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (response != nullptr) {
+      (*y)[i] = response->type == ColumnType::kNumeric
+                    ? response->values[rows[i]]
+                    : (response->codes[rows[i]] < 0 ? NAN : response->codes[rows[i]]);
+      if (std::isnan((*y)[i])) keep[i] = false;
+    }
+    if (missing == MissingStrategy::kDrop)
+      for (const auto& col : table->columns)
+        if (std::isnan(col[i])) keep[i] = false;
+    if (!keep[i]) ++dropped;
+  }
+  size_t out = 0;
+  for (size_t r = 0; r < table->rows; ++r) {
+    if (!keep[r]) continue;
+    for (auto& col : table->columns) col[out] = col[r];
+    table->row_numbers[out] = table->row_numbers[r];
+    if (response != nullptr) (*y)[out] = (*y)[r];
+    ++out;
+  }
+  for (auto& col : table->columns) col.resize(out);
+  table->row_numbers.resize(out);
+  if (response != nullptr) y->resize(out);
+  table->rows = out;
+  return dropped;
+}
+
+// Drops the test rows with a missing cell the imputation cannot fill, then fills the rest.
+void ImputeTestRows(const std::vector<InputColumn>& signature, MissingStrategy missing,
+                    const std::vector<double>& imputation, InputTable* t, std::vector<double>* y) {
+  size_t out = 0;
+  for (size_t r = 0; r < t->rows; ++r) {
+    bool ok = true;
+    for (size_t c = 0; c < signature.size(); ++c) {
+      double& v = t->columns[c][r];
+      if (!std::isnan(v)) continue;
+      if (missing == MissingStrategy::kDrop || std::isnan(imputation[c])) {
+        ok = false;
+      } else {
+        v = imputation[c];
+      }
+    }
+    if (!ok) continue;
+    for (auto& col : t->columns) col[out] = col[r];
+    t->row_numbers[out] = t->row_numbers[r];
+    if (!y->empty()) (*y)[out] = (*y)[r];
+    ++out;
+  }
+  for (auto& col : t->columns) col.resize(out);
+  t->row_numbers.resize(out);
+  if (!y->empty()) y->resize(out);
+  t->rows = out;
+}
+
+}  // namespace
+
+Result<ParsedFormula> ParseModelFormula(const std::string& text,
+                                        const std::vector<std::string>& available, bool one_sided) {
+  if (!one_sided) return ParseFormula(text, available);
+  size_t first = text.find_first_not_of(" \t");
+  if (first == std::string::npos || text[first] != '~')
+    return Status::InvalidArgument(
+        "formula position " + std::to_string(first == std::string::npos ? 1 : first + 1) +
+        ": k-means formulas are one-sided ('~ x1 + x2' or '~ .'), without a response");
+  const std::string prefix = std::string(kNoResponse) + " ";
+  std::vector<std::string> with_placeholder = available;
+  with_placeholder.push_back(kNoResponseName);
+  Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder);
+  if (parsed.ok()) return parsed;
+  // Shift "formula position P" back to the user's text.
+  std::string message = parsed.status().message();
+  const std::string key = "formula position ";
+  size_t at = message.find(key);
+  if (at != std::string::npos) {
+    size_t digits = at + key.size();
+    size_t end = digits;
+    while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end]))) ++end;
+    if (end > digits) {
+      long p = std::strtol(message.substr(digits, end - digits).c_str(), nullptr, 10);
+      p = std::max<long>(1, p - static_cast<long>(prefix.size()));
+      message.replace(digits, end - digits, std::to_string(p));
+    }
+  }
+  return Status(parsed.status().code(), message);
+}
+
+std::vector<InputColumn> SignatureOf(const Frame& frame, const ParsedFormula& parsed) {
+  std::vector<InputColumn> signature;
+  for (const std::string& name : parsed.columns) {
+    const Column* c = frame.Find(name);
+    signature.push_back({name, c->type, c->levels});
+  }
+  return signature;
+}
+
+Result<FitData> PrepareFitData(const Frame& frame, const Column* response, const Design& design,
+                               const TrainOptions& options) {
+  FitData d;
+  std::vector<size_t> train_rows, test_rows;
+  SplitRows(frame.rows, options.test_fraction, options.seed, &train_rows, &test_rows);
+  const auto& signature = design.signature();
+  MLPROD_ASSIGN_OR_RETURN(d.rows_dropped, ReadRows(frame, response, signature, train_rows,
+                                                   options.missing, &d.train, &d.y_train));
+  if (d.train.rows == 0)
+    return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
+                                      std::to_string(d.rows_dropped) + " rows)");
+  d.imputation.assign(signature.size(), NAN);
+  if (options.missing != MissingStrategy::kDrop)
+    d.imputation = ComputeImputation(d.train, signature, options.missing);
+  MLPROD_RETURN_IF_ERROR(FillMissing(signature, options.missing, d.imputation, &d.train));
+  if (!test_rows.empty()) {
+    MLPROD_ASSIGN_OR_RETURN(size_t skipped, ReadRows(frame, response, signature, test_rows,
+                                                     options.missing, &d.test, &d.y_test));
+    (void)skipped;
+    ImputeTestRows(signature, options.missing, d.imputation, &d.test, &d.y_test);
+  }
+  return d;
+}
+
+void SamplePlotPoints(const std::vector<double>& fitted, const std::vector<double>& actual,
+                      FitReport* report) {
+  const size_t n = fitted.size();
+  const size_t keep = std::min(n, FitReport::kMaxPlotPoints);
+  for (size_t k = 0; k < keep; ++k) {
+    const size_t i = k * n / keep;
+    report->plot_fitted.push_back(fitted[i]);
+    report->plot_actual.push_back(actual[i]);
+  }
+}
+
+void AddRegressionMetrics(const std::vector<double>& y, const std::vector<double>& fitted,
+                          const std::string& prefix, std::map<std::string, double>* metrics) {
+  const size_t n = y.size();
+  if (n == 0) return;
+  long double mean = 0, sse = 0, sae = 0, sst = 0;
+  for (double v : y) mean += v;
+  mean /= n;
+  for (size_t i = 0; i < n; ++i) {
+    long double e = static_cast<long double>(y[i]) - fitted[i];
+    sse += e * e;
+    sae += std::fabs(e);
+    sst += (y[i] - mean) * (y[i] - mean);
+  }
+  (*metrics)[prefix + "rmse"] = static_cast<double>(std::sqrt(sse / n));
+  (*metrics)[prefix + "mae"] = static_cast<double>(sae / n);
+  (*metrics)[prefix + "r_squared"] = sst > 0 ? static_cast<double>(1 - sse / sst) : NAN;
+}
+
+std::string FormatG(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*g", digits, x);
+  return buf;
+}
+
+Result<double> ParseNumberParam(const std::string& key, const std::string& value, double lo,
+                                double hi) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || errno != 0 || !(v >= lo && v <= hi))
+    return Status::InvalidArgument("param " + key + " must be a number in [" + FormatG(lo) + ", " +
+                                   FormatG(hi) + "], not '" + value + "'");
+  return v;
+}
+
+Result<long long> ParseIntParam(const std::string& key, const std::string& value, long long lo,
+                                long long hi) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+    return Status::InvalidArgument("param " + key + " must be an integer in [" +
+                                   std::to_string(lo) + ", " + std::to_string(hi) + "], not '" +
+                                   value + "'");
+  return v;
+}
+
+json JsonNumber(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
+double JsonNumberOr(const json& j) { return j.is_null() ? NAN : j.get<double>(); }
+
+json PipelineToJson(std::string_view kind, const Design& design, const std::string& formula_text,
+                    MissingStrategy missing, const std::vector<double>& imputation) {
+  const ParsedFormula& f = design.formula();
+  const bool one_sided = f.response == kNoResponseName;
+  json j;
+  j["format"] = kFormat;
+  j["format_version"] = kFormatVersion;
+  j["kind"] = std::string(kind);
+  j["formula"] = formula_text;
+  j["response"] = one_sided ? json(nullptr) : json(f.response);
+  j["missing"] = std::string(MissingStrategyName(missing));
+  std::vector<std::string> columns;
+  auto add = [&](const std::string& name) {
+    if (std::find(columns.begin(), columns.end(), name) == columns.end()) columns.push_back(name);
+  };
+  if (!one_sided) add(f.response);
+  for (const auto& name : f.dot_columns) add(name);
+  for (const auto& in : design.signature()) add(in.name);
+  j["parse_columns"] = columns;
+  json sig = json::array();
+  for (const auto& in : design.signature())
+    sig.push_back({{"name", in.name}, {"type", ColumnTypeName(in.type)}, {"levels", in.levels}});
+  j["signature"] = sig;
+  json imp = json::array();
+  for (double v : imputation) imp.push_back(JsonNumber(v));
+  j["imputation"] = imp;
+  j["terms"] = design.column_names();
+  j["transforms"] = json::parse(design.StateJson());  // poly() coefficients, ns() knots
+  return j;
+}
+
+Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
+  if (j.at("format_version").get<int>() != kFormatVersion)
+    return Status::InvalidArgument("unsupported model format version " +
+                                   j.at("format_version").dump());
+  Pipeline p;
+  MLPROD_ASSIGN_OR_RETURN(p.missing, ParseMissingStrategy(j.at("missing").get<std::string>()));
+  std::vector<InputColumn> signature;
+  for (const json& in : j.at("signature")) {
+    MLPROD_ASSIGN_OR_RETURN(ColumnType type, ParseColumnType(in.at("type").get<std::string>()));
+    signature.push_back(
+        {in.at("name").get<std::string>(), type, in.at("levels").get<std::vector<std::string>>()});
+  }
+  p.formula_text = j.at("formula").get<std::string>();
+  MLPROD_ASSIGN_OR_RETURN(
+      ParsedFormula parsed,
+      ParseModelFormula(p.formula_text, j.at("parse_columns").get<std::vector<std::string>>(),
+                        one_sided));
+  if (!one_sided && parsed.response != j.at("response").get<std::string>())
+    return Status::InvalidArgument("model response does not match its formula");
+  MLPROD_ASSIGN_OR_RETURN(p.design, Design::Create(std::move(parsed), signature));
+  if (p.design.column_names() != j.at("terms").get<std::vector<std::string>>())
+    return Status::InvalidArgument("model terms do not match its formula");
+  if (j.contains("transforms"))
+    MLPROD_RETURN_IF_ERROR(p.design.RestoreState(j.at("transforms").dump()));
+  for (const json& v : j.at("imputation")) p.imputation.push_back(JsonNumberOr(v));
+  if (p.imputation.size() != signature.size())
+    return Status::InvalidArgument("model imputation values do not match its signature");
+  return p;
+}
+
+}  // namespace mlprod::ml

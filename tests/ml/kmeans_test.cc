@@ -1,0 +1,118 @@
+// kmeans kind through ml/model.h, against scikit-learn (tests/reference/kinds_refs.json).
+#include "ml/kmeans.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ml/model.h"
+
+namespace mlprod::ml {
+namespace {
+
+using nlohmann::json;
+
+json Refs() {
+  std::ifstream in(std::string(MLPROD_REFERENCE_DIR) + "/kinds_refs.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return json::parse(ss.str());
+}
+
+Frame Blobs(const json& r) {
+  Frame f;
+  for (const char* name : {"x1", "x2"}) {
+    Column c;
+    c.name = name;
+    c.values = r[name].get<std::vector<double>>();
+    f.columns.push_back(c);
+  }
+  f.rows = f.columns[0].values.size();
+  return f;
+}
+
+TrainOptions KMeans(std::string formula, std::map<std::string, std::string> params) {
+  TrainOptions o;
+  o.formula = std::move(formula);
+  o.kind = "kmeans";
+  o.params = std::move(params);
+  return o;
+}
+
+TEST(KMeans, InertiaAndSilhouetteMatchSklearnToSixDigits) {
+  const json r = Refs()["kmeans"];
+  auto out = Train(Blobs(r), KMeans("~ x1 + x2", {{"k", "3"}}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const double inertia = r["inertia"], silhouette = r["silhouette"];
+  EXPECT_LE(std::fabs(out->report.metrics.at("inertia") - inertia), 1e-6 * inertia);
+  EXPECT_LE(std::fabs(out->report.metrics.at("silhouette") - silhouette), 1e-6 * silhouette);
+  EXPECT_TRUE(out->report.coefficients.empty());
+  EXPECT_EQ(out->model->response(), "");
+  ASSERT_EQ(out->model->signature().size(), 2u);
+  // Same fit with `~ .`, and the same seed gives the same bytes.
+  auto dot = Train(Blobs(r), KMeans("~ .", {{"k", "3"}}));
+  ASSERT_TRUE(dot.ok()) << dot.status().ToString();
+  EXPECT_EQ(dot->report.metrics.at("inertia"), out->report.metrics.at("inertia"));
+}
+
+TEST(KMeans, PredictReturnsTheClusterAndRoundTrips) {
+  const json r = Refs()["kmeans"];
+  TrainOptions o = KMeans("~ x1 + x2", {{"k", "3"}, {"n_init", "4"}, {"seed", "9"}});
+  o.test_fraction = 0.2;
+  auto out = Train(Blobs(r), o);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->report.metrics.count("test_inertia"));
+  auto rows = FrameFromRecords(
+      out->model->signature(),
+      {{{"x1", "0"}, {"x2", "0"}}, {{"x1", "8"}, {"x2", "1"}}, {{"x1", "3"}, {"x2", "9"}}});
+  ASSERT_TRUE(rows.ok());
+  auto a = out->model->Predict(*rows, {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_NE((*a)[0].value, (*a)[1].value);
+  EXPECT_NE((*a)[1].value, (*a)[2].value);
+  EXPECT_NE((*a)[0].value, (*a)[2].value);
+  auto back = DeserializeModel(out->model->Serialize());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ((*back)->kind(), "kmeans");
+  EXPECT_EQ((*back)->formula(), "~ x1 + x2");
+  EXPECT_EQ((*back)->Serialize(), out->model->Serialize());
+  Frame all = Blobs(r);
+  auto b = (*back)->Predict(all, {});
+  auto c = out->model->Predict(all, {});
+  ASSERT_TRUE(b.ok() && c.ok());
+  for (size_t i = 0; i < all.rows; ++i) EXPECT_EQ((*b)[i].value, (*c)[i].value);
+  EXPECT_EQ(out->model->Predict(all, {true, 0.95}).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(KMeans, ParamsAndFormulaErrors) {
+  const Frame f = Blobs(Refs()["kmeans"]);
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {})).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "0"}})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "2"}, {"tol", "1"}})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("x1 ~ x2", {{"k", "2"}})).code(),
+            StatusCode::kInvalidArgument);
+  Status unknown = ValidateTrainOptions(f, KMeans("~ x1 + zz", {{"k", "2"}}));
+  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("position 8"), std::string::npos) << unknown.message();
+  EXPECT_EQ(Train(f, KMeans("~ x1", {{"k", "1000"}})).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(KMeans, SilhouetteSamplesLargeInputsDeterministically) {
+  Eigen::MatrixXd x(6, 1);
+  x << 0, 0.1, 0.2, 5, 5.1, 5.2;
+  std::vector<int> labels = {0, 0, 0, 1, 1, 1};
+  const double exact = Silhouette(x, labels, 2, 5000, 0);
+  EXPECT_GT(exact, 0.9);
+  EXPECT_EQ(Silhouette(x, labels, 2, 4, 1), Silhouette(x, labels, 2, 4, 1));
+  EXPECT_TRUE(std::isnan(Silhouette(x, labels, 1, 5000, 0)));
+}
+
+}  // namespace
+}  // namespace mlprod::ml
