@@ -5,27 +5,13 @@
 #include <random>
 
 #include "ml/glmnet.h"
+#include "ml/split.h"
 
 namespace mlprod::ml {
-namespace {
-
-// Same bounded draw as ml/split.cc.
-uint64_t BoundedDraw(std::mt19937_64& engine, uint64_t bound) {
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t x;
-  do {
-    x = engine();
-  } while (x >= limit);
-  return x % bound;
-}
-
-}  // namespace
 
 std::vector<int> AssignFolds(size_t n, int k, uint64_t seed) {
-  std::vector<size_t> perm(n);
-  for (size_t i = 0; i < n; ++i) perm[i] = i;
   std::mt19937_64 engine(seed);
-  for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[BoundedDraw(engine, i)]);
+  const std::vector<size_t> perm = SeededPermutation(n, engine);
   std::vector<int> fold(n);
   for (size_t i = 0; i < n; ++i) fold[perm[i]] = static_cast<int>(i % k);
   return fold;

@@ -241,6 +241,16 @@ json PipelineToJson(std::string_view kind, const Design& design, const std::stri
   return j;
 }
 
+Result<InputTable> PipelineInputs(const Pipeline& pipeline, const Frame& rows) {
+  std::vector<size_t> index(rows.rows);
+  for (size_t i = 0; i < rows.rows; ++i) index[i] = i;
+  const Design& design = pipeline.design;
+  MLPROD_ASSIGN_OR_RETURN(InputTable table, ExtractInputs(rows, design.signature(), index));
+  MLPROD_RETURN_IF_ERROR(
+      FillMissing(design.signature(), pipeline.missing, pipeline.imputation, &table));
+  return table;
+}
+
 Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
   if (j.at("format_version").get<int>() != kFormatVersion)
     return Status::InvalidArgument("unsupported model format version " +

@@ -81,6 +81,10 @@ struct Pipeline {
   MissingStrategy missing = MissingStrategy::kDrop;
   std::vector<double> imputation;
 };
+// The pipeline's inputs for every row of `rows` (a prediction request), missing cells filled
+// with the training imputation values. INVALID_ARGUMENT naming row and column as ExtractInputs.
+Result<InputTable> PipelineInputs(const Pipeline& pipeline, const Frame& rows);
+
 // Inverse of PipelineToJson. May throw nlohmann::json::exception (callers catch).
 Result<Pipeline> PipelineFromJson(const nlohmann::json& j, bool one_sided);
 

@@ -5,19 +5,12 @@
 #include <limits>
 #include <random>
 
+#include "ml/split.h"
+
 namespace mlprod::ml {
 namespace {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-uint64_t BoundedDraw(std::mt19937_64& engine, uint64_t bound) {
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-  uint64_t x;
-  do {
-    x = engine();
-  } while (x >= limit);
-  return x % bound;
-}
 
 double Uniform(std::mt19937_64& engine) { return (engine() >> 11) * 0x1.0p-53; }
 

@@ -30,12 +30,7 @@ Result<std::vector<Prediction>> KMeansModel::Predict(const Frame& rows,
                                                      const PredictOptions& options) const {
   if (options.intervals)
     return Status::FailedPrecondition("prediction intervals are not defined for kmeans models");
-  std::vector<size_t> index(rows.rows);
-  for (size_t i = 0; i < rows.rows; ++i) index[i] = i;
-  const Design& design = pipeline_.design;
-  MLPROD_ASSIGN_OR_RETURN(InputTable table, ExtractInputs(rows, design.signature(), index));
-  MLPROD_RETURN_IF_ERROR(
-      FillMissing(design.signature(), pipeline_.missing, pipeline_.imputation, &table));
+  MLPROD_ASSIGN_OR_RETURN(InputTable table, PipelineInputs(pipeline_, rows));
   MLPROD_ASSIGN_OR_RETURN(std::vector<double> labels, PredictInputs(table));
   std::vector<Prediction> out(rows.rows);
   for (size_t r = 0; r < rows.rows; ++r) out[r].value = labels[r];

@@ -24,12 +24,8 @@ Result<std::vector<Prediction>> LinearModel::Predict(const Frame& rows,
                                       " (penalised) models");
   if (options.intervals && !(options.level > 0 && options.level < 1))
     return Status::InvalidArgument("interval level must be in (0, 1)");
-  std::vector<size_t> index(rows.rows);
-  for (size_t i = 0; i < rows.rows; ++i) index[i] = i;
+  MLPROD_ASSIGN_OR_RETURN(InputTable table, PipelineInputs(pipeline_, rows));
   const Design& design = pipeline_.design;
-  MLPROD_ASSIGN_OR_RETURN(InputTable table, ExtractInputs(rows, design.signature(), index));
-  MLPROD_RETURN_IF_ERROR(
-      FillMissing(design.signature(), pipeline_.missing, pipeline_.imputation, &table));
   MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design.Build(table));
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xr = x;
   std::vector<Prediction> out(rows.rows);

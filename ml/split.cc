@@ -5,9 +5,6 @@
 #include <random>
 
 namespace mlprod::ml {
-namespace {
-
-// Uniform draw in [0, bound) from a 64-bit engine, by rejection (portable across libraries).
 uint64_t BoundedDraw(std::mt19937_64& engine, uint64_t bound) {
   const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;  // accept draws below a multiple
   uint64_t x;
@@ -17,16 +14,23 @@ uint64_t BoundedDraw(std::mt19937_64& engine, uint64_t bound) {
   return x % bound;
 }
 
-}  // namespace
+std::vector<size_t> SeededPermutation(size_t n, std::mt19937_64& engine) {
+  std::vector<size_t> perm(n);
+  for (size_t i = 0; i < n; ++i) perm[i] = i;
+  for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[BoundedDraw(engine, i)]);
+  return perm;
+}
 
 void SplitRows(size_t n, double test_fraction, uint64_t seed, std::vector<size_t>* train,
                std::vector<size_t>* test) {
-  std::vector<size_t> perm(n);
-  for (size_t i = 0; i < n; ++i) perm[i] = i;
   const size_t n_test = static_cast<size_t>(std::llround(static_cast<double>(n) * test_fraction));
+  std::vector<size_t> perm;
   if (n_test > 0) {
     std::mt19937_64 engine(seed);
-    for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[BoundedDraw(engine, i)]);
+    perm = SeededPermutation(n, engine);
+  } else {
+    perm.resize(n);
+    for (size_t i = 0; i < n; ++i) perm[i] = i;
   }
   test->assign(perm.begin(), perm.begin() + n_test);
   train->assign(perm.begin() + n_test, perm.end());

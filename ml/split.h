@@ -8,9 +8,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 namespace mlprod::ml {
+
+// Uniform draw in [0, bound) by rejection, the same on every standard library. REQUIRES: bound > 0.
+uint64_t BoundedDraw(std::mt19937_64& engine, uint64_t bound);
+
+// 0..n-1 shuffled by the Fisher-Yates walk described above, driven by `engine`.
+std::vector<size_t> SeededPermutation(size_t n, std::mt19937_64& engine);
 
 // Splits rows 0..n-1 into `train` and `test`, both returned ascending. REQUIRES: 0 <= fraction < 1.
 void SplitRows(size_t n, double test_fraction, uint64_t seed, std::vector<size_t>* train,
