@@ -146,6 +146,7 @@ void AddRunCommands(CLI::App& app, CliState& state) {
     double test_fraction = 0;
     int folds = 0;
     uint64_t seed = 0;
+    std::string select, criterion;
     bool watch = false;
   };
   auto sub = std::make_shared<SubmitArgs>();
@@ -159,7 +160,11 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       ->capture_default_str();
   submit->add_option("--test-fraction", sub->test_fraction, "held-out share in [0, 1)");
   submit->add_option("--folds", sub->folds, "k-fold cross-validation");
-  submit->add_option("--seed", sub->seed, "seed of the split");
+  submit->add_option("--seed", sub->seed, "seed of the split or of the fold assignment");
+  submit->add_option("--select", sub->select, "stepwise selection (ols): forward | backward")
+      ->check(CLI::IsMember({"forward", "backward"}));
+  submit->add_option("--criterion", sub->criterion, "stepwise criterion: aic | bic (default aic)")
+      ->check(CLI::IsMember({"aic", "bic"}));
   submit->add_option("--experiment", sub->experiment, "experiment (default Default)");
   submit->add_flag("--watch", sub->watch, "stream progress until the run ends");
   submit->callback([&state, sub] {
@@ -181,6 +186,8 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       request.set_test_fraction(sub->test_fraction);
       request.set_folds(sub->folds);
       request.set_seed(sub->seed);
+      request.set_select(sub->select);
+      request.set_criterion(sub->criterion);
       request.set_experiment(sub->experiment);
       v1::Run run;
       auto context = state.client().NewContext();

@@ -15,10 +15,54 @@
 #include "ml/linear_model.h"
 #include "ml/ols.h"
 #include "ml/ols_model.h"
+#include "ml/cross_validation.h"
+#include "ml/logistic.h"
 #include "ml/split.h"
+#include "ml/stepwise.h"
 #include "ml/train_kinds.h"
 
 namespace mlprod::ml {
+
+// The rows of `frame` a fit can use: response present (when there is one) and, under kDrop,
+// every signature column present. Ascending.
+std::vector<size_t> UsableRows(const Frame& frame, const Column* response,
+                               const std::vector<InputColumn>& signature,
+                               MissingStrategy missing) {
+  std::vector<const Column*> inputs;
+  for (const InputColumn& in : signature) inputs.push_back(frame.Find(in.name));
+  std::vector<size_t> rows;
+  for (size_t r = 0; r < frame.rows; ++r) {
+    if (response != nullptr && response->IsMissing(r)) continue;
+    bool ok = true;
+    if (missing == MissingStrategy::kDrop)
+      for (const Column* c : inputs)
+        if (c != nullptr && c->IsMissing(r)) ok = false;
+    if (ok) rows.push_back(r);
+  }
+  return rows;
+}
+
+Frame SubFrame(const Frame& frame, const std::vector<size_t>& rows) {
+  Frame out;
+  out.rows = rows.size();
+  for (const Column& c : frame.columns) {
+    Column s;
+    s.name = c.name;
+    s.type = c.type;
+    s.levels = c.levels;  // the same levels in every fold, so every fold has one signature
+    if (c.type == ColumnType::kNumeric) {
+      s.values.reserve(rows.size());
+      for (size_t r : rows) s.values.push_back(c.values[r]);
+    } else {
+      s.codes.reserve(rows.size());
+      for (size_t r : rows) s.codes.push_back(c.codes[r]);
+    }
+    for (size_t i = 0; i < rows.size(); ++i) s.missing += s.IsMissing(i) ? 1 : 0;
+    out.columns.push_back(std::move(s));
+  }
+  return out;
+}
+
 namespace {
 
 bool RowComplete(const InputTable& t, size_t r) {
@@ -102,6 +146,29 @@ Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
   }
   if (!(options.test_fraction >= 0 && options.test_fraction < 1))
     return Status::InvalidArgument("test fraction must be in [0, 1)");
+  if (options.folds != 0) {
+    if (options.folds < 2)
+      return Status::InvalidArgument("folds must be at least 2, not " +
+                                     std::to_string(options.folds));
+    if (static_cast<size_t>(options.folds) > frame.rows)
+      return Status::InvalidArgument("folds (" + std::to_string(options.folds) +
+                                     ") exceeds the number of rows (" +
+                                     std::to_string(frame.rows) + ")");
+    if (options.test_fraction > 0)
+      return Status::InvalidArgument(
+          "folds and test fraction are mutually exclusive: choose k-fold CV or a held-out split");
+  }
+  if (!options.select.empty() || !options.criterion.empty()) {
+    if (options.select != "forward" && options.select != "backward")
+      return Status::InvalidArgument("unknown selection '" + options.select +
+                                     "' (expected forward or backward)");
+    if (!options.criterion.empty() && options.criterion != "aic" && options.criterion != "bic")
+      return Status::InvalidArgument("unknown criterion '" + options.criterion +
+                                     "' (expected aic or bic)");
+    if (options.kind != "ols")
+      return Status::InvalidArgument("stepwise selection is only available for model kind ols, not " +
+                                     options.kind);
+  }
 
   std::vector<std::string> available;
   for (const Column& c : frame.columns) available.push_back(c.name);
@@ -121,6 +188,113 @@ Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
   std::vector<InputColumn> signature = SignatureOf(frame, parsed);
   MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));
   return CheckedSpec{ols_options, response, std::move(design)};
+}
+
+// Held-out metrics of `model` on `rows` (a frame of usable rows), without a prefix: rmse, mae,
+// r_squared (regression kinds); accuracy, log_loss, auc (logistic); inertia (kmeans).
+Status ScoreHeldOut(const Model& model, const Frame& rows, const Column* response,
+                    std::map<std::string, double>* metrics) {
+  if (model.kind() == "kmeans") {
+    nlohmann::json j = nlohmann::json::parse(model.Serialize());
+    Result<Pipeline> pipeline = Status::Internal("unreadable pipeline");
+    try {
+      pipeline = PipelineFromJson(j, /*one_sided=*/true);
+    } catch (const nlohmann::json::exception& e) {
+      return Status::Internal(std::string("kmeans pipeline: ") + e.what());
+    }
+    if (!pipeline.ok()) return pipeline.status();
+    MLPROD_ASSIGN_OR_RETURN(InputTable table, PipelineInputs(*pipeline, rows));
+    const auto& km = static_cast<const KMeansModel&>(model);
+    MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, km.Features(table));
+    MLPROD_ASSIGN_OR_RETURN(std::vector<double> labels, km.PredictInputs(table));
+    long double inertia = 0;
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      inertia += (x.row(i) - km.centers().row(static_cast<Eigen::Index>(labels[i]))).squaredNorm();
+    (*metrics)["inertia"] = static_cast<double>(inertia);
+    return Status::Ok();
+  }
+  MLPROD_ASSIGN_OR_RETURN(std::vector<Prediction> pred, model.Predict(rows, PredictOptions{}));
+  const Column* y_col = rows.Find(response->name);
+  std::vector<double> y(rows.rows), value(rows.rows);
+  for (size_t i = 0; i < rows.rows; ++i) {
+    y[i] = y_col->type == ColumnType::kNumeric ? y_col->values[i] : y_col->codes[i];
+    value[i] = pred[i].value;
+  }
+  if (model.kind() == "logistic")
+    AddClassificationMetrics(y, value, "", metrics);
+  else
+    AddRegressionMetrics(y, value, "", metrics);
+  return Status::Ok();
+}
+
+Result<TrainOutput> TrainCrossValidated(const Frame& frame, const TrainOptions& options,
+                                        const CheckedSpec& spec, const ProgressFn& progress) {
+  const Status cancelled = Status::Cancelled("training cancelled");
+  const int k = options.folds;
+  const std::vector<size_t> usable =
+      UsableRows(frame, spec.response, spec.design.signature(), options.missing);
+  if (usable.size() < static_cast<size_t>(k))
+    return Status::FailedPrecondition(
+        "folds (" + std::to_string(k) + ") exceeds the number of usable rows (" +
+        std::to_string(usable.size()) + " after missing-data handling)");
+  const std::vector<int> fold = AssignFolds(usable.size(), k, options.seed);
+  TrainOptions inner = options;
+  inner.folds = 0;
+  inner.test_fraction = 0;
+  std::vector<std::string> lines;
+  auto emit = [&](double fraction, const std::string& line) {
+    if (!line.empty()) lines.push_back(line);
+    return !progress || progress(fraction, line);
+  };
+  const double span = 0.9 / (k + 1);
+  std::map<std::string, std::vector<double>> per_fold;
+  for (int f = 0; f < k; ++f) {
+    if (!emit(f * span, "")) return cancelled;
+    std::vector<size_t> train_rows, test_rows;
+    for (size_t i = 0; i < usable.size(); ++i)
+      (fold[i] == f ? test_rows : train_rows).push_back(usable[i]);
+    const Frame train = SubFrame(frame, train_rows), test = SubFrame(frame, test_rows);
+    Result<TrainOutput> fit = Train(train, inner, [&](double p, const std::string&) {
+      return !progress || progress((f + p) * span, "");
+    });
+    const std::string where =
+        "fold " + std::to_string(f + 1) + " of " + std::to_string(k) + ": ";
+    if (!fit.ok()) {
+      if (fit.status().code() == StatusCode::kCancelled) return cancelled;
+      return Status(fit.status().code(), where + fit.status().message());
+    }
+    std::map<std::string, double> m;
+    Status scored = ScoreHeldOut(*fit->model, test, spec.response, &m);
+    if (!scored.ok()) return Status(scored.code(), where + scored.message());
+    std::string line = where + "trained on " + std::to_string(fit->report.n_obs) +
+                       " rows, held out " + std::to_string(test.rows);
+    for (const auto& [key, value] : m) {
+      per_fold[key].push_back(value);
+      line += " " + key + "=" + FormatG(value);
+    }
+    if (!emit((f + 1) * span, line)) return cancelled;
+  }
+  Result<TrainOutput> final_fit = Train(frame, inner, [&](double p, const std::string& line) {
+    return !progress || progress(k * span + p * (1 - k * span), line);
+  });
+  if (!final_fit.ok()) return final_fit.status();
+  TrainOutput out = std::move(final_fit).value();
+  std::string summary = std::to_string(k) + "-fold CV (seed " + std::to_string(options.seed) +
+                        ", " + std::to_string(usable.size()) +
+                        " usable rows; mean over folds of finite fold values):";
+  for (const auto& [key, values] : per_fold) {
+    long double sum = 0;
+    size_t count = 0;
+    for (double v : values)
+      if (std::isfinite(v)) sum += v, ++count;
+    const double mean = count ? static_cast<double>(sum / count) : NAN;
+    out.report.metrics["cv_" + key] = mean;
+    summary += " cv_" + key + "=" + FormatG(mean);
+  }
+  lines.push_back(summary);
+  out.report.log.insert(out.report.log.begin(), lines.begin(), lines.end());
+  if (progress && !progress(1.0, summary)) return cancelled;
+  return out;
 }
 
 }  // namespace
@@ -145,6 +319,24 @@ Result<MissingStrategy> ParseMissingStrategy(std::string_view text) {
                                  "' (expected drop, mean or median)");
 }
 
+Status TakePlanParams(TrainOptions* options) {
+  auto& params = options->params;
+  if (auto it = params.find(kFoldsParam); it != params.end()) {
+    MLPROD_ASSIGN_OR_RETURN(long long k, ParseIntParam(kFoldsParam, it->second, 0, 1LL << 30));
+    options->folds = static_cast<int>(k);
+    params.erase(it);
+  }
+  if (auto it = params.find(kSelectParam); it != params.end()) {
+    options->select = it->second;
+    params.erase(it);
+  }
+  if (auto it = params.find(kCriterionParam); it != params.end()) {
+    options->criterion = it->second;
+    params.erase(it);
+  }
+  return Status::Ok();
+}
+
 Status ValidateTrainOptions(const Frame& frame, const TrainOptions& options) {
   return CheckSpec(frame, options).status();
 }
@@ -159,6 +351,8 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   const Status cancelled = Status::Cancelled("training cancelled");
 
   MLPROD_ASSIGN_OR_RETURN(CheckedSpec spec, CheckSpec(frame, options));
+  if (!options.select.empty()) return TrainStepwise(frame, options, progress);
+  if (options.folds > 0) return TrainCrossValidated(frame, options, spec, progress);
   if (IsOtherKind(options.kind))
     return TrainOtherKind(frame, options, spec.response, std::move(spec.design), progress);
   const OlsOptions& ols_options = spec.ols;

@@ -30,8 +30,26 @@ struct TrainOptions {
   std::map<std::string, std::string> params;  // kind-specific; unknown keys are INVALID_ARGUMENT
   MissingStrategy missing = MissingStrategy::kDrop;
   double test_fraction = 0;    // in [0, 1); 0 = fit on every usable row, no test metrics
-  uint64_t seed = 0;           // drives the train/test split
+  uint64_t seed = 0;           // drives the train/test split and the fold assignment
+  // k-fold cross-validation: 0 = none, else K in [2, usable rows]; exclusive with test_fraction.
+  // Each fold is fitted (pipeline included) on the other folds and scored on itself; the mean
+  // over folds of each test metric is reported under "cv_" keys, then the final model is fitted
+  // on every usable row. See ml/model.cc (TrainCrossValidated).
+  int folds = 0;
+  // Stepwise selection (ols only): "" = none, "forward" or "backward"; criterion "aic" or "bic"
+  // (empty = aic). See ml/stepwise.h.
+  std::string select;
+  std::string criterion;
 };
+
+// The run registry keeps a run's params as a string map; the server stores the k-fold plan and
+// the stepwise selection there under these keys (so they show in `runs show` and filter as
+// params.cv_folds, params.select, params.criterion). TakePlanParams moves them back into the
+// option fields before Train; INVALID_ARGUMENT when cv_folds is not an integer.
+inline constexpr char kFoldsParam[] = "cv_folds";
+inline constexpr char kSelectParam[] = "select";
+inline constexpr char kCriterionParam[] = "criterion";
+Status TakePlanParams(TrainOptions* options);
 
 // One row of the coefficient table, as R's summary(lm) prints it. Aliased terms (dropped for
 // collinearity) have aliased = true and NaN in every number.

@@ -155,6 +155,8 @@ void RunQueue::Execute(const std::string& run_id) {
   options.missing = *missing;
   options.test_fraction = run->test_fraction;
   options.seed = run->seed;
+  s = ml::TakePlanParams(&options);  // cv_folds, select, criterion live in the params map
+  if (!s.ok()) return fail(s);
 
   auto trained = ml::Train(**frame, options, [&](double progress, const std::string& line) {
     return Report(run_id, 0.1 + 0.8 * progress, line);

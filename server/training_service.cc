@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,12 @@ void ToProto(const registry::Run& in, v1::Run* out) {
   out->set_missing(in.missing);
   out->set_test_fraction(in.test_fraction);
   out->set_seed(in.seed);
+  if (auto it = in.params.find(ml::kFoldsParam); it != in.params.end())
+    out->set_folds(std::atoi(it->second.c_str()));
+  if (auto it = in.params.find(ml::kSelectParam); it != in.params.end())
+    out->set_select(it->second);
+  if (auto it = in.params.find(ml::kCriterionParam); it != in.params.end())
+    out->set_criterion(it->second);
   out->set_status(StatusToProto(in.status));
   out->set_error(in.error);
   out->mutable_metrics()->insert(in.metrics.begin(), in.metrics.end());
@@ -98,8 +105,26 @@ grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
 
   Status s = registry::ValidateName("experiment name", spec.experiment);
   if (!s.ok()) return ToGrpcStatus(s);
-  if (request->folds() != 0) {
-    return ToGrpcStatus(Status::InvalidArgument("--folds is not supported yet; use --test-fraction"));
+  for (const char* key : {ml::kFoldsParam, ml::kSelectParam, ml::kCriterionParam}) {
+    if (spec.params.count(key) != 0) {
+      return ToGrpcStatus(Status::InvalidArgument(
+          std::string("param '") + key + "' is reserved; use the " + key + " field (--folds, "
+          "--select, --criterion)"));
+    }
+  }
+  if (request->folds() < 0) {
+    return ToGrpcStatus(Status::InvalidArgument("folds must be at least 2, not " +
+                                                std::to_string(request->folds())));
+  }
+  if (!request->criterion().empty() && request->select().empty()) {
+    return ToGrpcStatus(Status::InvalidArgument("criterion needs select (forward or backward)"));
+  }
+  // The registry keeps params as a map: the fold count and the selection travel there.
+  if (request->folds() != 0) spec.params[ml::kFoldsParam] = std::to_string(request->folds());
+  if (!request->select().empty()) {
+    spec.params[ml::kSelectParam] = request->select();
+    spec.params[ml::kCriterionParam] =
+        request->criterion().empty() ? "aic" : request->criterion();
   }
   if (!(spec.test_fraction >= 0 && spec.test_fraction < 1)) {
     return ToGrpcStatus(Status::InvalidArgument("test fraction must be in [0, 1)"));
@@ -126,6 +151,8 @@ grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
   options.missing = *missing;
   options.test_fraction = spec.test_fraction;
   options.seed = spec.seed;
+  s = ml::TakePlanParams(&options);
+  if (!s.ok()) return ToGrpcStatus(s);
   s = ml::ValidateTrainOptions(**frame, options);
   if (!s.ok()) return ToGrpcStatus(s);
 

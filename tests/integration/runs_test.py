@@ -5,6 +5,7 @@
 
 import csv
 import io
+import json
 import os
 import random
 import sys
@@ -248,6 +249,31 @@ class Runs(harness.ServerTestCase):
         self.assertGreaterEqual(peak, 1)
 
     # -- restart (last: it kills the server) ----------------------------------------------
+
+    def test_6_folds_and_stepwise(self):
+        base = ("runs", "submit", "--dataset", "salaries", "--missing", "mean")
+        cv = self.ok(*base, "--formula", harness.LINEAR, "--folds", "5", "--seed", "3", "--watch")
+        self.assertEqual(cv["status"], "SUCCEEDED", json.dumps(cv)[:2000])
+        for key in ("cv_rmse", "cv_mae", "cv_r_squared"):
+            self.assertIn(key, cv["metrics"])
+        self.assertNotIn("test_rmse", cv["metrics"])
+        self.assertEqual(cv["params"].get("cv_folds"), "5")
+        self.assertEqual(sum(1 for l in cv["log"] if l.startswith("fold ")), 5)
+        again = self.ok(*base, "--formula", harness.LINEAR, "--folds", "5", "--seed", "3", "--watch")
+        self.assertEqual(again["metrics"]["cv_rmse"], cv["metrics"]["cv_rmse"])
+        self.assertError("INVALID_ARGUMENT", *base, "--formula", harness.LINEAR, "--folds", "5",
+                         "--test-fraction", "0.2", mentions=("exclusive",))
+        self.assertError("INVALID_ARGUMENT", *base, "--formula", harness.LINEAR, "--folds", "1")
+        step = self.ok(*base, "--formula", harness.QUADRATIC, "--select", "backward",
+                       "--criterion", "bic", "--watch")
+        self.assertEqual(step["status"], "SUCCEEDED", json.dumps(step)[:2000])
+        self.assertEqual(step["params"].get("select"), "backward")
+        self.assertEqual(step["params"].get("criterion"), "bic")
+        self.assertTrue(any(l.startswith("Start: BIC=") for l in step["log"]), step["log"])
+        self.assertTrue(any(l.startswith("selected_formula: salary ~") for l in step["log"]), step["log"])
+        self.assertIn("step_bic", step["metrics"])
+        self.assertError("INVALID_ARGUMENT", *base, "--formula", harness.LINEAR, "--model", "ridge",
+                         "--select", "forward", mentions=("ols",))
 
     def test_9_kill9_during_fit_is_failed_interrupted(self):
         sub = self.ok("runs", "submit", "--dataset", "big", "--formula", SLOW_FORMULA)
