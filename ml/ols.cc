@@ -4,9 +4,6 @@
 #include <boost/math/distributions/students_t.hpp>
 #include <algorithm>
 #include <cmath>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 
 namespace mlprod::ml {
 namespace {
@@ -376,9 +373,7 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
       inv_scale(j) = 0;
     }
   }
-  auto TT0 = std::chrono::steady_clock::now();
   Eigen::MatrixXd a = StreamingR(x, y, inv_scale);
-  auto TT1 = std::chrono::steady_clock::now();
   AliasAndFactor(options.tolerance, &a, &fit.aliased);
   for (Eigen::Index j = 0; j < p; ++j)
     if (!fit.aliased[j]) fit.kept.push_back(static_cast<int>(j));
@@ -442,8 +437,6 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
       for (Eigen::Index j = 0; j < r; ++j) cov(i, j) /= sk(i) * sk(j);
     fit.cov_unscaled = cov.cast<double>();
   }
-  auto TT2 = std::chrono::steady_clock::now();
-  if (std::getenv("OLS_TIMING")) std::fprintf(stderr, "TSQR %.3f rest %.3f\n", std::chrono::duration<double>(TT1-TT0).count(), std::chrono::duration<double>(TT2-TT1).count());
   for (Eigen::Index c = 0; c < r; ++c) fit.coef[fit.kept[c]] = static_cast<double>(beta(c));
   fit.rss = static_cast<double>(rss);
   fit.df_residual = static_cast<double>(n - r);

@@ -1,14 +1,19 @@
 // Ordinary least squares with R's summary(lm) statistics.
 //
-// The fit scales every design column to unit Euclidean norm, decides the aliased (collinear)
-// columns as R's dqrdc2 does (in column order, a column whose norm after projection on the
-// columns kept before it is below `tolerance` times its own norm is aliased), and factors the kept
-// columns by Householder QR in double in the same pass. When the 1-norm condition number of that
-// R is at most 1e5 the solution is refined by the corrected seminormal equations with e = y - Xb
-// and X'e computed in double-double arithmetic (error-free products and sums, O(n·p)); above it
-// the kept columns are factored again with a pivoted QR in long double and refined by Björck's
-// augmented-system method with the same double-double residuals. Either way the refinement stops
-// once the correction stops shrinking or falls below 2^-60 of the solution. The unscaled
+// The fit scales every design column to unit Euclidean norm and reduces [X S^-1, y] in one pass
+// over the rows to its (p+1) x (p+1) triangular factor (streaming TSQR: blocks of rows that fit
+// in cache, each factored under the running R by Householder QR in double). On that small R it
+// decides the aliased (collinear) columns as R's dqrdc2 does (in column order, a column whose
+// norm after projection on the columns kept before it is below `tolerance` times its own norm is
+// aliased; Q is orthonormal, so these norms are those of X) and factors the kept columns in the
+// same pass. When the 1-norm condition number of that R is at most 1e5 the solution is refined by
+// the corrected seminormal equations with e = y - Xb and X'e computed in double-double
+// arithmetic (error-free products and sums, O(n·p); FMA kernels when the CPU has them; the
+// pass confirming a correction is skipped when cond^2·eps bounds the next one far below double
+// and e'e cannot move); above it the kept columns are factored again with a pivoted QR in long
+// double and refined by Björck's augmented-system method with the same double-double residuals.
+// Either way the refinement stops once the correction stops shrinking or falls below 2^-60 of
+// the solution. The unscaled
 // covariance (X'X)^-1 comes from R^-1 of the factorization used, never from inverting X'X.
 // The same R and R^-1 give the condition number of the design (always, O(p^3)) and, only when
 // asked for, the HC0-HC3 sandwich covariance (O(n p^2); see ml/ols_diagnostics.h).

@@ -269,6 +269,34 @@ TEST(OlsFit, CollinearColumnIsAliasedLikeR) {
   EXPECT_EQ(fit->df_residual, 3);
 }
 
+TEST(OlsFit, ManyRowsAliasingAndSolutionAcrossRowBlocks) {
+  // More rows than one block of the streaming QR, the last block partial: an all-zero column and
+  // x3 = x1 - 3 (a later, collinear column) are aliased as R does; the rest matches a plain QR.
+  const int n = 10007;
+  Eigen::MatrixXd x(n, 5);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    const double t = std::sin(0.37 * i) * 50 + 100, u = std::cos(1.3 * i) * 0.01;
+    x(i, 0) = 1;
+    x(i, 1) = t;
+    x(i, 2) = 0;
+    x(i, 3) = t - 3;
+    x(i, 4) = u;
+    y(i) = 2 - 0.25 * t + 40 * u + std::sin(7.1 * i);
+  }
+  auto fit = FitOls(x, y);
+  ASSERT_TRUE(fit.ok());
+  EXPECT_EQ(fit->rank, 3u);
+  EXPECT_EQ(fit->aliased, (std::vector<bool>{false, false, true, true, false}));
+  Eigen::MatrixXd kept(n, 3);
+  kept << x.col(0), x.col(1), x.col(4);
+  Eigen::VectorXd b = kept.colPivHouseholderQr().solve(y);
+  const double want[3] = {b(0), b(1), b(2)};
+  const int cols[3] = {0, 1, 4};
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(fit->coef[cols[c]], want[c], 1e-10 * std::fabs(want[c]));
+  EXPECT_NEAR(fit->rss, (y - kept * b).squaredNorm(), 1e-10 * fit->rss);
+}
+
 TEST(OlsFit, TinyExampleMatchesClosedForm) {
   // y = 1, 3, 2, 5 on x = 1..4: slope 1.1, intercept 0; RSS = 2.7, sigma = sqrt(1.35).
   Eigen::MatrixXd x(4, 2);
