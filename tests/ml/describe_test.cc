@@ -8,31 +8,16 @@
 #include <vector>
 
 #include "ml/csv_reader.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
 
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
+
 using LevelCounts = std::vector<std::pair<std::string, size_t>>;
-
-Column NumericColumn(std::string name, std::vector<double> values) {
-  Column c;
-  c.name = std::move(name);
-  c.type = ColumnType::kNumeric;
-  c.values = std::move(values);
-  for (double v : c.values) c.missing += std::isnan(v) ? 1 : 0;
-  return c;
-}
-
-Column CodedColumn(std::string name, ColumnType type, std::vector<std::string> levels,
-                   std::vector<int32_t> codes) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.levels = std::move(levels);
-  c.codes = std::move(codes);
-  for (int32_t code : c.codes) c.missing += code < 0 ? 1 : 0;
-  return c;
-}
 
 Frame OneColumn(Column c) {
   Frame f;

@@ -12,18 +12,16 @@
 
 #include "ml/cross_validation.h"
 #include "ml/model.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
 
-using nlohmann::json;
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
 
-json Refs() {
-  std::ifstream in(std::string(MLPROD_REFERENCE_DIR) + "/kinds_refs.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
+using nlohmann::json;
 
 Frame NetFrame(const json& r) {
   Frame f;
@@ -58,7 +56,7 @@ std::string Text(double x) {
 bool BitEqual(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 TEST(ElasticNet, FixedLambdaMatchesReferenceToSixDigits) {
-  const json r = Refs()["elasticnet"];
+  const json r = ReadReference("kinds_refs.json")["elasticnet"];
   const Frame f = NetFrame(r);
   for (const json& fit : r["fits"]) {
     std::map<std::string, std::string> params = {{"lambda", Text(fit["lambda"])}};
@@ -88,7 +86,7 @@ TEST(ElasticNet, FixedLambdaMatchesReferenceToSixDigits) {
 }
 
 TEST(ElasticNet, LambdaCvIsDeterministicAndOneSeIsLarger) {
-  const Frame f = NetFrame(Refs()["elasticnet"]);
+  const Frame f = NetFrame(ReadReference("kinds_refs.json")["elasticnet"]);
   TrainOptions o = Net("lasso", {{"lambda", "cv"}, {"folds", "5"}});
   o.seed = 42;
   auto a = Train(f, o);
@@ -126,7 +124,7 @@ TEST(ElasticNet, FoldsArePortable) {
 }
 
 TEST(ElasticNet, RoundTripPredictsBitForBit) {
-  const Frame f = NetFrame(Refs()["elasticnet"]);
+  const Frame f = NetFrame(ReadReference("kinds_refs.json")["elasticnet"]);
   TrainOptions o = Net("elasticnet", {{"lambda", "0.2"}, {"alpha", "0.4"}});
   o.formula = "y ~ x1 + I(x2^2) + x3:x4";
   o.test_fraction = 0.2;
@@ -144,7 +142,7 @@ TEST(ElasticNet, RoundTripPredictsBitForBit) {
 }
 
 TEST(ElasticNet, BadParamsAndResponsesAreRefused) {
-  Frame f = NetFrame(Refs()["elasticnet"]);
+  Frame f = NetFrame(ReadReference("kinds_refs.json")["elasticnet"]);
   EXPECT_EQ(ValidateTrainOptions(f, Net("lasso", {{"alpha", "0.5"}})).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateTrainOptions(f, Net("elasticnet", {{"alpha", "2"}})).code(),

@@ -9,18 +9,16 @@
 #include <sstream>
 
 #include "ml/model.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
 
-using nlohmann::json;
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
 
-json Refs() {
-  std::ifstream in(std::string(MLPROD_REFERENCE_DIR) + "/kinds_refs.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
+using nlohmann::json;
 
 Frame Blobs(const json& r) {
   Frame f;
@@ -43,7 +41,7 @@ TrainOptions KMeans(std::string formula, std::map<std::string, std::string> para
 }
 
 TEST(KMeans, InertiaAndSilhouetteMatchSklearnToSixDigits) {
-  const json r = Refs()["kmeans"];
+  const json r = ReadReference("kinds_refs.json")["kmeans"];
   auto out = Train(Blobs(r), KMeans("~ x1 + x2", {{"k", "3"}}));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   const double inertia = r["inertia"], silhouette = r["silhouette"];
@@ -59,7 +57,7 @@ TEST(KMeans, InertiaAndSilhouetteMatchSklearnToSixDigits) {
 }
 
 TEST(KMeans, PredictReturnsTheClusterAndRoundTrips) {
-  const json r = Refs()["kmeans"];
+  const json r = ReadReference("kinds_refs.json")["kmeans"];
   TrainOptions o = KMeans("~ x1 + x2", {{"k", "3"}, {"n_init", "4"}, {"seed", "9"}});
   o.test_fraction = 0.2;
   auto out = Train(Blobs(r), o);
@@ -89,7 +87,7 @@ TEST(KMeans, PredictReturnsTheClusterAndRoundTrips) {
 }
 
 TEST(KMeans, ParamsAndFormulaErrors) {
-  const Frame f = Blobs(Refs()["kmeans"]);
+  const Frame f = Blobs(ReadReference("kinds_refs.json")["kmeans"]);
   EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {})).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "0"}})).code(),
             StatusCode::kInvalidArgument);

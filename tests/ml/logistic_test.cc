@@ -8,35 +8,16 @@
 #include <sstream>
 
 #include "ml/model.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
 
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
+
 using nlohmann::json;
-
-json Refs() {
-  std::ifstream in(std::string(MLPROD_REFERENCE_DIR) + "/kinds_refs.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
-
-Column Numeric(std::string name, std::vector<double> values) {
-  Column c;
-  c.name = std::move(name);
-  c.values = std::move(values);
-  return c;
-}
-
-Column Factor(std::string name, ColumnType type, std::vector<std::string> levels,
-              std::vector<int32_t> codes) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.levels = std::move(levels);
-  c.codes = std::move(codes);
-  return c;
-}
 
 // Agreement to 6 significant digits.
 void ExpectDigits(double got, double want, const std::string& what) {
@@ -46,9 +27,9 @@ void ExpectDigits(double got, double want, const std::string& what) {
 
 Frame LogisticFrame(const json& r) {
   Frame f;
-  f.columns.push_back(Numeric("y", r["y"].get<std::vector<double>>()));
-  f.columns.push_back(Numeric("x1", r["x1"].get<std::vector<double>>()));
-  f.columns.push_back(Numeric("x2", r["x2"].get<std::vector<double>>()));
+  f.columns.push_back(NumericColumn("y", r["y"].get<std::vector<double>>()));
+  f.columns.push_back(NumericColumn("x1", r["x1"].get<std::vector<double>>()));
+  f.columns.push_back(NumericColumn("x2", r["x2"].get<std::vector<double>>()));
   f.rows = f.columns[0].values.size();
   return f;
 }
@@ -63,7 +44,7 @@ TrainOptions Logistic(std::string formula) {
 bool BitEqual(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 TEST(Logistic, MatchesStatsmodelsToSixDigits) {
-  const json r = Refs()["logistic"];
+  const json r = ReadReference("kinds_refs.json")["logistic"];
   auto out = Train(LogisticFrame(r), Logistic("y ~ x1 + x2"));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   const auto& coef = out->report.coefficients;
@@ -97,12 +78,12 @@ TEST(Logistic, MatchesStatsmodelsToSixDigits) {
 }
 
 TEST(Logistic, BooleanAndTwoLevelResponsesMatchZeroOne) {
-  const json r = Refs()["logistic"];
+  const json r = ReadReference("kinds_refs.json")["logistic"];
   Frame f = LogisticFrame(r);
   std::vector<int32_t> codes;
   for (double v : f.columns[0].values) codes.push_back(static_cast<int32_t>(v));
-  f.columns.push_back(Factor("won", ColumnType::kBoolean, {"false", "true"}, codes));
-  f.columns.push_back(Factor("grade", ColumnType::kCategorical, {"fail", "pass"}, codes));
+  f.columns.push_back(CodedColumn("won", ColumnType::kBoolean, {"false", "true"}, codes));
+  f.columns.push_back(CodedColumn("grade", ColumnType::kCategorical, {"fail", "pass"}, codes));
   auto base = Train(f, Logistic("y ~ x1 + x2"));
   auto boolean = Train(f, Logistic("won ~ x1 + x2"));
   auto two = Train(f, Logistic("grade ~ x1 + x2"));
@@ -123,7 +104,7 @@ TEST(Logistic, SeparationIsFailedPreconditionNamingTheTerm) {
     z.push_back(std::sin(i * 1.7));
     y.push_back(i >= 10 ? 1 : 0);
   }
-  f.columns = {Numeric("y", y), Numeric("x", x), Numeric("z", z)};
+  f.columns = {NumericColumn("y", y), NumericColumn("x", x), NumericColumn("z", z)};
   f.rows = 20;
   auto complete = Train(f, Logistic("y ~ z + x"));
   EXPECT_EQ(complete.status().code(), StatusCode::kFailedPrecondition);
@@ -145,7 +126,7 @@ TEST(Logistic, SeparationIsFailedPreconditionNamingTheTerm) {
 }
 
 TEST(Logistic, ConstantTargetAndBadResponsesAreRefused) {
-  const json r = Refs()["logistic"];
+  const json r = ReadReference("kinds_refs.json")["logistic"];
   Frame f = LogisticFrame(r);
   Frame constant = f;
   for (double& v : constant.columns[0].values) v = 1;
@@ -158,7 +139,7 @@ TEST(Logistic, ConstantTargetAndBadResponsesAreRefused) {
   EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(bad.status().message().find("row 5"), std::string::npos) << bad.status().message();
   f.columns.push_back(
-      Factor("three", ColumnType::kCategorical, {"a", "b", "c"}, std::vector<int32_t>(f.rows, 0)));
+      CodedColumn("three", ColumnType::kCategorical, {"a", "b", "c"}, std::vector<int32_t>(f.rows, 0)));
   EXPECT_EQ(ValidateTrainOptions(f, Logistic("three ~ x1")).code(),
             StatusCode::kFailedPrecondition);
   TrainOptions o = Logistic("y ~ x1");
@@ -167,7 +148,7 @@ TEST(Logistic, ConstantTargetAndBadResponsesAreRefused) {
 }
 
 TEST(Logistic, RoundTripPredictsBitForBitAndSplitsHaveTestMetrics) {
-  const json r = Refs()["logistic"];
+  const json r = ReadReference("kinds_refs.json")["logistic"];
   TrainOptions o = Logistic("y ~ x1 + I(x2^2) + x2");
   o.test_fraction = 0.25;
   o.seed = 3;

@@ -7,28 +7,14 @@
 #include <cstring>
 
 #include "ml/split.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
 
-Column Numeric(std::string name, std::vector<double> values) {
-  Column c;
-  c.name = std::move(name);
-  c.values = std::move(values);
-  for (double v : c.values) c.missing += std::isnan(v);
-  return c;
-}
-
-Column Factor(std::string name, ColumnType type, std::vector<std::string> levels,
-              std::vector<int32_t> codes) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.codes = std::move(codes);
-  c.levels = std::move(levels);
-  for (int32_t v : c.codes) c.missing += v < 0;
-  return c;
-}
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
 
 // 12 developers: salary depends on years, country and remote, with a little noise.
 Frame Salaries() {
@@ -41,11 +27,11 @@ Frame Salaries() {
   for (size_t i = 0; i < f.rows; ++i)
     salary.push_back(30000 + 4000 * years[i] - 90 * years[i] * years[i] + 5000 * country[i] +
                      2500 * remote[i] + 300.0 * (static_cast<double>(i * 7 % 5) - 2));
-  f.columns.push_back(Numeric("salary", salary));
-  f.columns.push_back(Numeric("years_code", years));
+  f.columns.push_back(NumericColumn("salary", salary));
+  f.columns.push_back(NumericColumn("years_code", years));
   f.columns.push_back(
-      Factor("country", ColumnType::kCategorical, {"France", "Germany", "US"}, country));
-  f.columns.push_back(Factor("remote", ColumnType::kBoolean, {"no", "yes"}, remote));
+      CodedColumn("country", ColumnType::kCategorical, {"France", "Germany", "US"}, country));
+  f.columns.push_back(CodedColumn("remote", ColumnType::kBoolean, {"no", "yes"}, remote));
   return f;
 }
 
@@ -163,9 +149,9 @@ TEST(ModelTrain, ProgressLogsAndCancels) {
 Frame WithMissing() {
   Frame f;
   f.rows = 8;
-  f.columns.push_back(Numeric("y", {3, 5, 7, 9, NAN, 13, 15, 18}));
-  f.columns.push_back(Numeric("x", {1, 2, NAN, 4, 5, 6, 7, 10}));
-  f.columns.push_back(Factor("g", ColumnType::kCategorical, {"a", "b"}, {0, 1, 1, -1, 0, 1, 0, 1}));
+  f.columns.push_back(NumericColumn("y", {3, 5, 7, 9, NAN, 13, 15, 18}));
+  f.columns.push_back(NumericColumn("x", {1, 2, NAN, 4, 5, 6, 7, 10}));
+  f.columns.push_back(CodedColumn("g", ColumnType::kCategorical, {"a", "b"}, {0, 1, 1, -1, 0, 1, 0, 1}));
   return f;
 }
 
@@ -175,7 +161,7 @@ TEST(ModelMissing, DropCountsRowsIncludingMissingResponse) {
   EXPECT_EQ(out.report.n_obs, 5u);
   Frame one;
   one.rows = 1;
-  one.columns = {Numeric("x", {NAN}), Factor("g", ColumnType::kCategorical, {"a", "b"}, {0})};
+  one.columns = {NumericColumn("x", {NAN}), CodedColumn("g", ColumnType::kCategorical, {"a", "b"}, {0})};
   auto pred = out.model->Predict(one, {});
   ASSERT_FALSE(pred.ok());
   EXPECT_EQ(pred.status().code(), StatusCode::kInvalidArgument);
@@ -192,9 +178,9 @@ TEST(ModelMissing, MeanAndMedianImputeFromTrainingRows) {
     double fill = s == MissingStrategy::kMean ? 5.0 : 5.0;
     Frame missing, filled;
     missing.rows = filled.rows = 1;
-    missing.columns = {Numeric("x", {NAN}),
-                       Factor("g", ColumnType::kCategorical, {"a", "b"}, {-1})};
-    filled.columns = {Numeric("x", {fill}), Factor("g", ColumnType::kCategorical, {"a", "b"}, {1})};
+    missing.columns = {NumericColumn("x", {NAN}),
+                       CodedColumn("g", ColumnType::kCategorical, {"a", "b"}, {-1})};
+    filled.columns = {NumericColumn("x", {fill}), CodedColumn("g", ColumnType::kCategorical, {"a", "b"}, {1})};
     auto a = out.model->Predict(missing, {});
     auto b = out.model->Predict(filled, {});
     ASSERT_TRUE(a.ok()) << a.status().ToString();
@@ -208,11 +194,11 @@ TEST(ModelMissing, MeanAndMedianImputeFromTrainingRows) {
   TrainOutput median = MustTrain(f, Opts("y ~ x", MissingStrategy::kMedian));
   Frame q;
   q.rows = 2;
-  q.columns = {Numeric("x", {NAN, 20})};
+  q.columns = {NumericColumn("x", {NAN, 20})};
   auto pm = mean.model->Predict(q, {});
   ASSERT_TRUE(pm.ok());
   EXPECT_TRUE(BitEqual((*pm)[0].value, (*pm)[1].value));
-  q.columns = {Numeric("x", {NAN, 5})};
+  q.columns = {NumericColumn("x", {NAN, 5})};
   auto pd = median.model->Predict(q, {});
   ASSERT_TRUE(pd.ok());
   EXPECT_TRUE(BitEqual((*pd)[0].value, (*pd)[1].value));
@@ -221,7 +207,7 @@ TEST(ModelMissing, MeanAndMedianImputeFromTrainingRows) {
 TEST(ModelMissing, EveryRowDroppedIsFailedPrecondition) {
   Frame f;
   f.rows = 3;
-  f.columns = {Numeric("y", {1, 2, 3}), Numeric("x", {NAN, NAN, NAN})};
+  f.columns = {NumericColumn("y", {1, 2, 3}), NumericColumn("x", {NAN, NAN, NAN})};
   EXPECT_EQ(Train(f, Opts("y ~ x")).status().code(), StatusCode::kFailedPrecondition);
 }
 
@@ -298,9 +284,9 @@ TEST(ModelSerialize, RoundTripPredictsBitForBit) {
 TEST(ModelSerialize, DotFormulaAndAwkwardDoublesRoundTrip) {
   Frame f;
   f.rows = 6;
-  f.columns = {Numeric("a", {0.1, 1e-300, 3.3333333333333335, 7, 2.5e10, -4}),
-               Numeric("y", {1.0 / 3, 2, 2.7182818284590451, 9, 11, 0.1}),
-               Numeric("b", {5, 1, 8, 2, 2, 6})};
+  f.columns = {NumericColumn("a", {0.1, 1e-300, 3.3333333333333335, 7, 2.5e10, -4}),
+               NumericColumn("y", {1.0 / 3, 2, 2.7182818284590451, 9, 11, 0.1}),
+               NumericColumn("b", {5, 1, 8, 2, 2, 6})};
   TrainOutput out = MustTrain(f, Opts("y ~ . + I(b^2)"));
   std::vector<std::string> terms;
   for (const auto& row : out.report.coefficients) terms.push_back(row.term);
@@ -329,9 +315,9 @@ TEST(ModelPredict, UnseenLevelNamesRowAndColumn) {
   TrainOutput out = MustTrain(Salaries(), Opts(kSalaryFormula));
   Frame rows;
   rows.rows = 2;
-  rows.columns = {Numeric("years_code", {3, 4}),
-                  Factor("country", ColumnType::kCategorical, {"Germany", "Spain"}, {0, 1}),
-                  Factor("remote", ColumnType::kBoolean, {"no", "yes"}, {0, 1})};
+  rows.columns = {NumericColumn("years_code", {3, 4}),
+                  CodedColumn("country", ColumnType::kCategorical, {"Germany", "Spain"}, {0, 1}),
+                  CodedColumn("remote", ColumnType::kBoolean, {"no", "yes"}, {0, 1})};
   auto pred = out.model->Predict(rows, {});
   ASSERT_FALSE(pred.ok());
   EXPECT_EQ(pred.status().code(), StatusCode::kInvalidArgument);
@@ -358,13 +344,13 @@ TEST(ModelPredict, BadInputsAreInvalidArgument) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("country"), std::string::npos);
   Frame g = Salaries();
-  g.columns[1] = Factor("years_code", ColumnType::kCategorical, {"a"}, std::vector<int32_t>(12, 0));
+  g.columns[1] = CodedColumn("years_code", ColumnType::kCategorical, {"a"}, std::vector<int32_t>(12, 0));
   EXPECT_EQ(out.model->Predict(g, {}).status().code(), StatusCode::kInvalidArgument);
   // A non-finite computed term names the row and the term.
   TrainOutput logged = MustTrain(Salaries(), Opts("salary ~ log(years_code)"));
   Frame zero;
   zero.rows = 2;
-  zero.columns = {Numeric("years_code", {1, 0})};
+  zero.columns = {NumericColumn("years_code", {1, 0})};
   auto z = logged.model->Predict(zero, {});
   ASSERT_FALSE(z.ok());
   EXPECT_NE(z.status().message().find("row 2"), std::string::npos);

@@ -10,9 +10,14 @@
 #include <sstream>
 
 #include "ml/model.h"
+#include "tests/ml/test_columns.h"
 
 namespace mlprod::ml {
 namespace {
+
+using testing::CodedColumn;
+using testing::NumericColumn;
+using testing::ReadReference;
 
 struct NistCase {
   std::vector<double> estimates, sds;
@@ -26,13 +31,6 @@ std::vector<std::string> Tokens(const std::string& line) {
   std::string t;
   while (in >> t) out.push_back(t);
   return out;
-}
-
-Column NumericColumn(std::string name, std::vector<double> values = {}) {
-  Column c;
-  c.name = std::move(name);
-  c.values = std::move(values);
-  return c;
 }
 
 // Reads a NIST StRD .dat file: certified values and data, located by the header's line ranges.
