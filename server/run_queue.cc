@@ -110,7 +110,7 @@ bool RunQueue::Report(const std::string& run_id, double progress, const std::str
     std::lock_guard<std::mutex> lock(mu_);
     LiveRun& live = live_[run_id];
     live.progress = progress;
-    if (!line.empty()) live.lines.push_back(line);
+    if (!line.empty()) live.lines.push_back({progress, line});
     keep_going = !live.cancel_requested && !stopping_;
   }
   progress_cv_.notify_all();

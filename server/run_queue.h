@@ -37,10 +37,14 @@ class RunQueue {
   // run ends CANCELLED. FAILED_PRECONDITION when the run is not queued or running here.
   Status Cancel(const std::string& run_id);
 
+  struct LogLine {
+    double progress = 0;  // the run's progress when the line was written
+    std::string text;
+  };
   struct Progress {
     double progress = 0;
-    std::vector<std::string> lines;  // log lines from index `seen_lines` on
-    bool ended = false;              // the worker has finished with the run
+    std::vector<LogLine> lines;  // log lines from index `seen_lines` on
+    bool ended = false;          // the worker has finished with the run
   };
   // Waits up to `timeout` for a run to log past `seen_lines` or end, and returns what is new.
   Progress WaitForProgress(const std::string& run_id, size_t seen_lines,
@@ -57,7 +61,7 @@ class RunQueue {
  private:
   struct LiveRun {
     double progress = 0;
-    std::vector<std::string> lines;
+    std::vector<LogLine> lines;
     bool ended = false;
     bool cancel_requested = false;
   };

@@ -232,19 +232,24 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
     ToProto(*run, first.mutable_run());
     if (!writer->Write(first)) return grpc::Status::OK;
   }
+  // Sends each new log line with the progress it was written at; false when the client left.
+  auto send_lines = [&](const RunQueue::Progress& p) {
+    for (const RunQueue::LogLine& line : p.lines) {
+      v1::RunEvent event;
+      event.mutable_run()->set_id(run->id);
+      event.mutable_run()->set_status(StatusToProto(run->status));
+      event.set_progress(line.progress);
+      event.set_log_line(line.text);
+      if (!writer->Write(event)) return false;
+    }
+    seen += p.lines.size();
+    return true;
+  };
   while (!Ended(run->status)) {
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
     RunQueue::Progress p =
         queue_->WaitForProgress(request->id(), seen, std::chrono::milliseconds(250));
-    for (const std::string& line : p.lines) {
-      v1::RunEvent event;
-      event.mutable_run()->set_id(run->id);
-      event.mutable_run()->set_status(StatusToProto(run->status));
-      event.set_progress(p.progress);
-      event.set_log_line(line);
-      if (!writer->Write(event)) return grpc::Status::OK;
-    }
-    seen += p.lines.size();
+    if (!send_lines(p)) return grpc::Status::OK;
     run = registry_->GetRun(request->id());
     if (!run.ok()) return ToGrpcStatus(run.status());
     if (run->status != last_status && !Ended(run->status)) {
@@ -257,14 +262,8 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
     }
   }
   // Lines logged between the last wait and the run's end would be lost: send them first.
-  RunQueue::Progress rest = queue_->WaitForProgress(request->id(), seen, std::chrono::milliseconds(0));
-  for (const std::string& line : rest.lines) {
-    v1::RunEvent event;
-    event.mutable_run()->set_id(run->id);
-    event.mutable_run()->set_status(StatusToProto(run->status));
-    event.set_progress(rest.progress);
-    event.set_log_line(line);
-    if (!writer->Write(event)) return grpc::Status::OK;
+  if (!send_lines(queue_->WaitForProgress(request->id(), seen, std::chrono::milliseconds(0)))) {
+    return grpc::Status::OK;
   }
   v1::RunEvent last;
   ToProto(*run, last.mutable_run());
