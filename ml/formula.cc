@@ -175,6 +175,8 @@ class Parser {
   Result<TermSet> ParseAtom();
   Result<Variable> ParseBasisCall(const Token& fn);
   Result<Variable> ParseContrastCall(const Token& fn);
+  Result<Expr> ParseLeftAssociative(const char* op1, Expr::Op kind1, const char* op2,
+                                    Expr::Op kind2, Result<Expr> (Parser::*operand)());
   Result<Expr> ParseArith();
   Result<Expr> ParseMulDiv();
   Result<Expr> ParseUnary();
@@ -434,34 +436,25 @@ Result<Variable> Parser::ParseContrastCall(const Token& fn) {
   return v;
 }
 
-Result<Expr> Parser::ParseArith() {
-  MLPROD_ASSIGN_OR_RETURN(Expr left, ParseMulDiv());
-  while (AtOp("+") || AtOp("-")) {
+// One left-associative level: operand ((op1 | op2) operand)*, as R parses a + b - c.
+Result<Expr> Parser::ParseLeftAssociative(const char* op1, Expr::Op kind1, const char* op2,
+                                          Expr::Op kind2, Result<Expr> (Parser::*operand)()) {
+  MLPROD_ASSIGN_OR_RETURN(Expr left, (this->*operand)());
+  while (AtOp(op1) || AtOp(op2)) {
     const Token& op = Next();
-    MLPROD_ASSIGN_OR_RETURN(Expr right, ParseMulDiv());
+    MLPROD_ASSIGN_OR_RETURN(Expr right, (this->*operand)());
     int p = left.position;
-    left = Expr{op.text == "+" ? Expr::Op::kAdd : Expr::Op::kSub,
-                0,
-                "",
-                p,
-                {std::move(left), std::move(right)}};
+    left = Expr{op.text == op1 ? kind1 : kind2, 0, "", p, {std::move(left), std::move(right)}};
   }
   return left;
 }
 
+Result<Expr> Parser::ParseArith() {
+  return ParseLeftAssociative("+", Expr::Op::kAdd, "-", Expr::Op::kSub, &Parser::ParseMulDiv);
+}
+
 Result<Expr> Parser::ParseMulDiv() {
-  MLPROD_ASSIGN_OR_RETURN(Expr left, ParseUnary());
-  while (AtOp("*") || AtOp("/")) {
-    const Token& op = Next();
-    MLPROD_ASSIGN_OR_RETURN(Expr right, ParseUnary());
-    int p = left.position;
-    left = Expr{op.text == "*" ? Expr::Op::kMul : Expr::Op::kDiv,
-                0,
-                "",
-                p,
-                {std::move(left), std::move(right)}};
-  }
-  return left;
+  return ParseLeftAssociative("*", Expr::Op::kMul, "/", Expr::Op::kDiv, &Parser::ParseUnary);
 }
 
 Result<Expr> Parser::ParseUnary() {
