@@ -172,6 +172,7 @@ class Parser {
   Result<TermSet> ParseSum(bool top);
   Result<TermSet> ParseProduct();
   Result<TermSet> ParseInteraction();
+  static void AddInteractions(const TermSet& left, const TermSet& right, TermSet* out);
   Result<TermSet> ParseAtom();
   Result<Variable> ParseBasisCall(const Token& fn);
   Result<Variable> ParseContrastCall(const Token& fn);
@@ -268,15 +269,20 @@ Result<Parser::TermSet> Parser::ParseProduct() {
     merged.position = left.position;
     for (const auto& t : left.terms) AddTerm(&merged.terms, t);
     for (const auto& t : right.terms) AddTerm(&merged.terms, t);
-    for (const auto& a : left.terms)
-      for (const auto& b : right.terms) {
-        std::vector<int> u;
-        std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(u));
-        AddTerm(&merged.terms, u);
-      }
+    AddInteractions(left, right, &merged);
     left = std::move(merged);
   }
   return left;
+}
+
+// Adds every a:b product of a term of `left` with a term of `right` (as sets of variables).
+void Parser::AddInteractions(const TermSet& left, const TermSet& right, TermSet* out) {
+  for (const auto& a : left.terms)
+    for (const auto& b : right.terms) {
+      std::vector<int> u;
+      std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(u));
+      AddTerm(&out->terms, u);
+    }
 }
 
 Result<Parser::TermSet> Parser::ParseInteraction() {
@@ -287,12 +293,7 @@ Result<Parser::TermSet> Parser::ParseInteraction() {
     if (left.number || right.number) return PositionError(op_pos, "':' needs terms on both sides");
     TermSet merged;
     merged.position = left.position;
-    for (const auto& a : left.terms)
-      for (const auto& b : right.terms) {
-        std::vector<int> u;
-        std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(u));
-        AddTerm(&merged.terms, u);
-      }
+    AddInteractions(left, right, &merged);
     left = std::move(merged);
   }
   return left;
