@@ -1,8 +1,11 @@
-// CSV reading in one pass over the text: a pull tokenizer yields cells as string_views into the
-// input (only quoted fields holding "" are copied, to unescape them), and each column is built as
-// its cells arrive: parsed as doubles while every cell is a number, otherwise dictionary-encoded
-// into codes. A column that stops being numeric part-way re-reads only its own earlier cells.
-// Errors name the 1-based line and column, and the column's name once the header is known.
+// CSV reading in one pass over the bytes as they arrive: a pull tokenizer yields cells as
+// string_views into the current piece (only quoted fields holding "" are copied, to unescape
+// them); a row is tokenized whole before any cell is used, so a row cut by the end of a piece is
+// simply read again once the next piece has come. Each column is built as its cells arrive:
+// parsed as doubles while every cell is a number, otherwise dictionary-encoded into codes, and
+// handed on in row blocks. A column that stops being numeric part-way re-reads only its own
+// earlier cells. Errors name the 1-based line and column, and the column's name once the header
+// is known.
 #include "ml/csv_reader.h"
 
 #include <algorithm>
@@ -20,6 +23,10 @@
 #include <utility>
 #include <vector>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace mlprod::ml {
 namespace {
 
@@ -27,7 +34,13 @@ constexpr size_t kNoColumn = std::numeric_limits<size_t>::max();
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view Trim(std::string_view s) {
+// Bytes equal; inlined, as std::string_view's == is not always, on the per-cell paths.
+inline bool SameBytes(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+inline std::string_view Trim(std::string_view s) {
+  if (s.empty() || (!IsBlank(s.front()) && !IsBlank(s.back()))) return s;  // the usual cell
   size_t b = 0, e = s.size();
   while (b < e && IsBlank(s[b])) ++b;
   while (e > b && IsBlank(s[e - 1])) --e;
@@ -54,101 +67,148 @@ std::string Quote(std::string_view cell) {
   return out;
 }
 
-// Length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80), or 0 if it is invalid.
-// Rejects overlong forms, surrogates and code points above U+10FFFF.
-size_t Utf8SequenceLength(const unsigned char* s, size_t avail) {
-  const unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (avail < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-  }
-  return len;
+// Length of the UTF-8 sequence a lead byte >= 0x80 starts, or 0 if it cannot start one.
+size_t Utf8LeadLength(unsigned char c) {
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
 }
 
-// Splits text into fields, one call per field. Line breaks are LF, CRLF or a lone CR, inside
-// quotes too, so line() counts lines as an editor shows them. Blank lines at the end of the text
-// are not rows. Error paths build a Status; the hot path does not.
+// Whether s[0..len) (len from Utf8LeadLength) is a valid sequence: rejects overlong forms,
+// surrogates and code points above U+10FFFF.
+bool Utf8SequenceValid(const unsigned char* s, size_t len) {
+  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+  if (s[0] == 0xE0) lo = 0xA0;
+  if (s[0] == 0xED) hi = 0x9F;
+  if (s[0] == 0xF0) lo = 0x90;
+  if (s[0] == 0xF4) hi = 0x8F;
+  if (s[1] < lo || s[1] > hi) return false;
+  for (size_t i = 2; i < len; ++i) {
+    if (s[i] < 0x80 || s[i] > 0xBF) return false;
+  }
+  return true;
+}
+
+// Splits a piece of text into fields, one call per field. Line breaks are LF, CRLF or a lone CR,
+// inside quotes too, so line() counts lines as an editor shows them. When more bytes may follow
+// the piece (`last` false), a field, quote, line break or UTF-8 sequence that reaches the end of
+// the piece is kIncomplete: the caller reads its row again with more bytes. Error paths build a
+// Status; the hot path does not.
 class Tokenizer {
  public:
-  enum class End { kDelimiter, kRow, kError };
+  enum class End { kDelimiter, kRow, kIncomplete, kError };
 
-  // `unescaped` stores quoted fields that held doubled quotes; a deque never moves its elements,
-  // so the views handed out stay valid as long as it lives.
-  Tokenizer(std::string_view text, char delimiter, std::deque<std::string>* unescaped)
-      : text_(text), delimiter_(delimiter), unescaped_(unescaped) {
-    end_ = text_.size();
-    while (end_ > 0 && (text_[end_ - 1] == '\n' || text_[end_ - 1] == '\r')) --end_;
+  // `text` starts at byte `offset` of the file, on line `line`. `unescaped` stores quoted fields
+  // that held doubled quotes; a deque never moves its elements, so the views handed out stay
+  // valid as long as it lives.
+  Tokenizer(std::string_view text, uint64_t offset, size_t line, bool last, char delimiter,
+            std::deque<std::string>* unescaped)
+      : text_(text),
+        offset_(offset),
+        last_(last),
+        delimiter_(delimiter),
+        unescaped_(unescaped),
+        line_(line) {
     special_.fill(false);
     special_[static_cast<unsigned char>(delimiter)] = true;
     special_['"'] = special_['\n'] = special_['\r'] = true;
     for (int c = 0x80; c < 0x100; ++c) special_[c] = true;
   }
 
-  bool AtEnd() const { return pos_ >= end_; }
+  bool AtEnd() const { return pos_ >= text_.size(); }
   size_t pos() const { return pos_; }
-  size_t end() const { return end_; }
   size_t line() const { return line_; }
-  void Seek(size_t pos) { pos_ = pos; }
   Status TakeError() { return std::move(error_); }
 
   // Reads the field at the current position into *cell. `column` and `names` (may be null) only
   // name the place in an error. After kRow the position is at the next row (or the end).
   End Next(size_t column, const std::vector<std::string>* names, std::string_view* cell) {
-    bool ok = pos_ < end_ && text_[pos_] == '"' ? ReadQuoted(column, names, cell)
-                                                : ReadUnquoted(column, names, cell);
-    if (!ok) return End::kError;
-    if (pos_ >= end_) return End::kRow;
+    // ReadQuoted and ReadUnquoted answer kRow when they read the field.
+    const End field = pos_ < text_.size() && text_[pos_] == '"' ? ReadQuoted(column, names, cell)
+                                                                : ReadUnquoted(column, names, cell);
+    if (field != End::kRow) return field;
+    if (pos_ >= text_.size()) return last_ ? End::kRow : End::kIncomplete;
     const char c = text_[pos_++];
     if (c == delimiter_) return End::kDelimiter;
-    if (c == '\r' && pos_ < end_ && text_[pos_] == '\n') ++pos_;
+    if (c == '\r') {
+      if (pos_ >= text_.size() && !last_) return End::kIncomplete;  // maybe CRLF
+      if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
+    }
     ++line_;
     return End::kRow;
   }
 
- private:
-  bool Fail(size_t line, size_t column, const std::vector<std::string>* names,
-            std::string_view what) {
-    error_ = Status::InvalidArgument(Where(line, column, names) + std::string(what));
-    return false;
+  // Splits the row at pos_ into *cells and moves past it when the row is plain: no quote, no
+  // byte >= 0x80, no CR, ended by LF within the text and holding at most `max_fields` fields.
+  // Otherwise returns false, having moved nothing (*cells holds junk), and Next reads the row.
+  // Sixteen bytes at a time: one mask marks the delimiters and the LF, another what is not plain.
+  bool SplitPlainRow(size_t max_fields, std::vector<std::string_view>* cells) {
+#ifdef __SSE2__
+    const __m128i delimiter = _mm_set1_epi8(delimiter_), quote = _mm_set1_epi8('"'),
+                  lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    size_t field = pos_;
+    for (size_t i = pos_; i + 16 <= text_.size(); i += 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_.data() + i));
+      unsigned ends = static_cast<unsigned>(_mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(bytes, delimiter), _mm_cmpeq_epi8(bytes, lf))));
+      const unsigned odd = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+          bytes, _mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, cr)))));
+      const unsigned first_odd = odd != 0 ? static_cast<unsigned>(__builtin_ctz(odd)) : 16;
+      for (; ends != 0; ends &= ends - 1) {
+        const unsigned k = static_cast<unsigned>(__builtin_ctz(ends));
+        if (k > first_odd) return false;
+        const size_t at = i + k;
+        cells->push_back(text_.substr(field, at - field));
+        if (text_[at] == '\n') {
+          pos_ = at + 1;
+          ++line_;
+          return true;
+        }
+        if (cells->size() == max_fields) return false;  // too many fields: Next says so
+        field = at + 1;
+      }
+      if (odd != 0) return false;
+    }
+#else
+    (void)max_fields;
+    (void)cells;
+#endif
+    return false;  // near the end of the text
   }
 
-  // Steps over the multi-byte UTF-8 sequence at pos_, or fails.
-  bool SkipUtf8(size_t column, const std::vector<std::string>* names) {
+ private:
+  End Fail(size_t line, size_t column, const std::vector<std::string>* names,
+           std::string_view what) {
+    error_ = Status::InvalidArgument(Where(line, column, names) + std::string(what));
+    return End::kError;
+  }
+
+  // Steps over the multi-byte UTF-8 sequence at pos_ (kRow), or fails.
+  End SkipUtf8(size_t column, const std::vector<std::string>* names) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(text_.data());
-    const size_t len = Utf8SequenceLength(bytes + pos_, end_ - pos_);
-    if (len != 0) {
+    const size_t len = Utf8LeadLength(bytes[pos_]);
+    const size_t avail = text_.size() - pos_;
+    if (len != 0 && avail < len && !last_) return End::kIncomplete;
+    if (len != 0 && avail >= len && Utf8SequenceValid(bytes + pos_, len)) {
       pos_ += len;
-      return true;
+      return End::kRow;
     }
     char what[64];
-    std::snprintf(what, sizeof what, "invalid UTF-8 (byte 0x%02X at offset %zu)", bytes[pos_],
-                  pos_);
+    std::snprintf(what, sizeof what, "invalid UTF-8 (byte 0x%02X at offset %llu)", bytes[pos_],
+                  static_cast<unsigned long long>(offset_ + pos_));
     return Fail(line_, column, names, what);
   }
 
-  bool ReadUnquoted(size_t column, const std::vector<std::string>* names, std::string_view* cell) {
+  End ReadUnquoted(size_t column, const std::vector<std::string>* names, std::string_view* cell) {
     const size_t start = pos_;
     for (;;) {
-      while (pos_ < end_ && !special_[static_cast<unsigned char>(text_[pos_])]) ++pos_;
-      if (pos_ >= end_) break;
+      SkipPlainBytes();
+      if (pos_ >= text_.size()) break;
       const unsigned char c = static_cast<unsigned char>(text_[pos_]);
       if (c >= 0x80) {
-        if (!SkipUtf8(column, names)) return false;
+        const End e = SkipUtf8(column, names);
+        if (e != End::kRow) return e;
       } else if (c == '"') {
         ++pos_;  // a quote inside an unquoted field is text, as pandas and R read it
       } else {
@@ -156,19 +216,23 @@ class Tokenizer {
       }
     }
     *cell = text_.substr(start, pos_ - start);
-    return true;
+    return End::kRow;
   }
 
-  bool ReadQuoted(size_t column, const std::vector<std::string>* names, std::string_view* cell) {
+  End ReadQuoted(size_t column, const std::vector<std::string>* names, std::string_view* cell) {
     const size_t open_line = line_;
     const size_t start = ++pos_;
     bool doubled = false;
     for (;;) {
-      while (pos_ < end_ && !special_[static_cast<unsigned char>(text_[pos_])]) ++pos_;
-      if (pos_ >= end_) return Fail(open_line, column, names, "unterminated quoted field");
+      SkipPlainBytes();
+      if (pos_ >= text_.size()) {
+        return last_ ? Fail(open_line, column, names, "unterminated quoted field")
+                     : End::kIncomplete;
+      }
       const unsigned char c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
-        if (pos_ + 1 < end_ && text_[pos_ + 1] == '"') {
+        if (pos_ + 1 >= text_.size() && !last_) return End::kIncomplete;  // maybe ""
+        if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
           doubled = true;
           pos_ += 2;
           continue;
@@ -176,17 +240,22 @@ class Tokenizer {
         break;
       }
       if (c >= 0x80) {
-        if (!SkipUtf8(column, names)) return false;
+        const End e = SkipUtf8(column, names);
+        if (e != End::kRow) return e;
         continue;
       }
       // The delimiter or a line break, both text here; CRLF counts as one line.
-      if (c == '\n' || (c == '\r' && (pos_ + 1 >= end_ || text_[pos_ + 1] != '\n'))) ++line_;
+      if (c == '\n' || (c == '\r' && (pos_ + 1 >= text_.size() || text_[pos_ + 1] != '\n'))) {
+        ++line_;
+      }
       ++pos_;
     }
     std::string_view body = text_.substr(start, pos_ - start);
     ++pos_;  // the closing quote
-    while (pos_ < end_ && IsBlank(text_[pos_])) ++pos_;
-    if (pos_ < end_ && text_[pos_] != delimiter_ && text_[pos_] != '\n' && text_[pos_] != '\r') {
+    while (pos_ < text_.size() && IsBlank(text_[pos_])) ++pos_;
+    if (pos_ >= text_.size() && !last_) return End::kIncomplete;
+    if (pos_ < text_.size() && text_[pos_] != delimiter_ && text_[pos_] != '\n' &&
+        text_[pos_] != '\r') {
       return Fail(line_, column, names, "unexpected text after closing quote");
     }
     if (doubled) {
@@ -199,15 +268,39 @@ class Tokenizer {
       body = out;
     }
     *cell = body;
-    return true;
+    return End::kRow;
   }
 
-  std::string_view text_;
-  char delimiter_;
-  std::deque<std::string>* unescaped_;
+  // Moves pos_ to the next special byte (delimiter, quote, line break, non-ASCII) or the end.
+  // Sixteen bytes at a time with SSE2 (every x86-64 has it): cells are short, but rows are not.
+  void SkipPlainBytes() {
+#ifdef __SSE2__
+    const __m128i delimiter = _mm_set1_epi8(delimiter_), quote = _mm_set1_epi8('"'),
+                  lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    while (pos_ + 16 <= text_.size()) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_.data() + pos_));
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, delimiter), _mm_cmpeq_epi8(bytes, quote)),
+                       _mm_or_si128(_mm_cmpeq_epi8(bytes, lf), _mm_cmpeq_epi8(bytes, cr)));
+      // movemask also takes each byte's top bit: set exactly for the non-ASCII bytes.
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(hit, bytes)));
+      if (mask != 0) {
+        pos_ += static_cast<size_t>(__builtin_ctz(mask));
+        return;
+      }
+      pos_ += 16;
+    }
+#endif
+    while (pos_ < text_.size() && !special_[static_cast<unsigned char>(text_[pos_])]) ++pos_;
+  }
+
+  const std::string_view text_;
+  const uint64_t offset_;
+  const bool last_;
+  const char delimiter_;
+  std::deque<std::string>* const unescaped_;
   size_t pos_ = 0;
-  size_t end_ = 0;
-  size_t line_ = 1;
+  size_t line_;
   std::array<bool, 256> special_;
   Status error_;
 };
@@ -219,19 +312,22 @@ bool ParseSimpleDecimal(const char* first, const char* last, double* out) {
                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   const bool negative = *first == '-';
   if (negative) ++first;
-  uint64_t mantissa = 0;
-  int digits = 0, fraction_digits = -1;  // -1: no '.' seen
-  for (const char* p = first; p != last; ++p) {
-    const unsigned d = static_cast<unsigned char>(*p) - '0';
-    if (d < 10) {
+  uint64_t mantissa = 0;  // may wrap past 19 digits, but then digits > 15 rejects it
+  const char* p = first;
+  auto read_digits = [&p, last, &mantissa] {
+    const char* start = p;
+    for (unsigned d; p != last && (d = static_cast<unsigned char>(*p) - '0') < 10; ++p) {
       mantissa = mantissa * 10 + d;
-      ++digits;
-      if (fraction_digits >= 0) ++fraction_digits;
-    } else if (*p == '.' && fraction_digits < 0) {
-      fraction_digits = 0;
-    } else {
-      return false;
     }
+    return static_cast<int>(p - start);
+  };
+  int digits = read_digits(), fraction_digits = 0;
+  if (p != last) {
+    if (*p != '.') return false;
+    ++p;
+    fraction_digits = read_digits();
+    if (p != last) return false;
+    digits += fraction_digits;
   }
   if (digits == 0 || digits > 15) return false;
   double v = static_cast<double>(mantissa);
@@ -271,7 +367,7 @@ class NaMatcher {
   bool IsNa(std::string_view cell) const {
     if (!(lengths_ & (uint64_t{1} << std::min<size_t>(cell.size(), 63)))) return false;
     for (std::string_view v : values_) {
-      if (v == cell) return true;
+      if (SameBytes(v, cell)) return true;
     }
     return false;
   }
@@ -341,32 +437,34 @@ uint64_t HashBytes(std::string_view s) {
 }
 
 // The distinct cells of a column, each with a dense code in order of first appearance. Open
-// addressing over views; the viewed bytes must outlive the dictionary.
+// addressing over views of copies the dictionary owns, so cells may come from transient pieces.
 class Dictionary {
  public:
   size_t size() const { return values_.size(); }
   bool empty() const { return values_.empty(); }
   std::string_view value(int32_t code) const { return values_[code]; }
 
-  // The code of `cell`, added if new (*added set).
-  int32_t Insert(std::string_view cell, bool* added) {
-    if ((values_.size() + 1) * 2 > slots_.size()) Grow();
-    const uint64_t h = HashBytes(cell);
+  // The code of `cell` (whose HashBytes is `hash`), or -1 when it is not in the dictionary.
+  int32_t Find(std::string_view cell, uint64_t hash) const {
+    if (slots_.empty()) return -1;
     const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const int32_t code = slots_[i];
-      if (code < 0) {
-        slots_[i] = static_cast<int32_t>(values_.size());
-        values_.push_back(cell);
-        hashes_.push_back(h);
-        *added = true;
-        return slots_[i];
-      }
-      if (hashes_[code] == h && values_[code] == cell) {
-        *added = false;
-        return code;
-      }
+      if (code < 0) return -1;
+      if (hashes_[code] == hash && SameBytes(values_[code], cell)) return code;
     }
+  }
+
+  // Adds `cell`, which is not in the dictionary yet, and returns its code.
+  int32_t Add(std::string_view cell, uint64_t hash) {
+    if ((values_.size() + 1) * 2 > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i] >= 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<int32_t>(values_.size());
+    values_.push_back(storage_.emplace_back(cell));
+    hashes_.push_back(hash);
+    return slots_[i];
   }
 
  private:
@@ -380,88 +478,201 @@ class Dictionary {
     }
   }
 
-  std::vector<int32_t> slots_;  // code, or -1 for an empty slot; size a power of two
+  std::deque<std::string> storage_;  // never moves its strings, so values_ stay valid
+  std::vector<int32_t> slots_;       // code, or -1 for an empty slot; size a power of two
   std::vector<std::string_view> values_;
   std::vector<uint64_t> hashes_;
 };
 
-// One column while it is read: doubles while every cell is a number, codes into a dictionary
-// of distinct cells otherwise.
+// One column while it is read: the current block's doubles while every cell is a number, codes
+// into a dictionary of distinct cells otherwise.
 struct ColumnBuilder {
-  static constexpr int32_t kNoCache = -2;
-
   bool numeric = true;  // every cell so far is a number or missing
   bool forced = false;  // the schema names a type
   ColumnType schema_type = ColumnType::kNumeric;
-  std::vector<double> values;  // while numeric
-  std::vector<int32_t> codes;  // once not numeric: index into distinct, -1 missing
+  std::vector<double> values;  // this block, while numeric
+  std::vector<int32_t> codes;  // this block, once not numeric: -1 missing
   Dictionary distinct;
-  std::vector<size_t> counts;     // per distinct value
-  std::vector<size_t> first_row;  // per distinct value, for errors
+  std::vector<size_t> counts;      // per distinct value
+  std::vector<size_t> first_line;  // per distinct value, for errors
   size_t missing = 0;
-  std::string_view last_cell;  // a one-entry cache: runs of equal cells are common
-  int32_t last_code = kNoCache;
+  int32_t last_code = -1;  // a one-entry cache: runs of equal cells are common
 
-  void AddText(std::string_view cell, size_t row, const NaMatcher& na) {
-    int32_t code;
-    if (last_code != kNoCache && cell == last_cell) {
-      code = last_code;
-    } else if (na.IsNa(Trim(cell))) {
-      code = -1;
-    } else {
-      bool added;
-      code = distinct.Insert(cell, &added);
-      if (added) {
+  // Known cells are looked up before the missing-value check, which only new cells need.
+  int32_t CodeOf(std::string_view cell, size_t line, const NaMatcher& na) {
+    int32_t code = last_code;
+    if (code < 0 || !SameBytes(cell, distinct.value(code))) {
+      const uint64_t hash = HashBytes(cell);
+      code = distinct.Find(cell, hash);
+      if (code < 0) {
+        if (na.IsNa(Trim(cell))) {
+          ++missing;
+          return -1;
+        }
+        code = distinct.Add(cell, hash);
         counts.push_back(0);
-        first_row.push_back(row);
+        first_line.push_back(line);
       }
+      last_code = code;
     }
-    last_cell = cell;
-    last_code = code;
-    if (code < 0) {
-      ++missing;
-    } else {
-      ++counts[code];
-    }
-    codes.push_back(code);
+    ++counts[code];
+    return code;
   }
 };
 
-class CsvParser {
- public:
-  static constexpr size_t kSampleRows = 64;
+}  // namespace
 
-  CsvParser(std::string_view text, const CsvOptions& options)
-      : text_(text),
-        options_(options),
-        na_(options.na_values),
-        tokenizer_(text, options.delimiter, &unescaped_) {
-    // A UTF-8 byte order mark is not part of the first header name.
-    if (text.substr(0, 3) == "\xEF\xBB\xBF") tokenizer_.Seek(3);
+class CsvStreamReader::Parser {
+ public:
+  Parser(CsvOptions options, ColumnSink* sink, ReadFedBytes read_back)
+      : options_(std::move(options)),
+        na_(options_.na_values),
+        sink_(sink),
+        read_back_(std::move(read_back)) {}
+
+  Status Feed(std::string_view bytes) {
+    MLPROD_RETURN_IF_ERROR(CheckDelimiter());
+    // An incomplete row waits in pending_: complete it a line at a time, then parse the rest of
+    // the piece in place.
+    while (!pending_.empty() && !bytes.empty()) {
+      const size_t nl = bytes.find('\n');
+      const size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
+      pending_.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      MLPROD_ASSIGN_OR_RETURN(const size_t used, Parse(pending_, /*last=*/false));
+      pending_.erase(0, used);
+    }
+    if (!bytes.empty()) {
+      MLPROD_ASSIGN_OR_RETURN(const size_t used, Parse(bytes, /*last=*/false));
+      pending_.assign(bytes.substr(used));
+    }
+    return Status::Ok();
   }
 
-  Result<Frame> Parse() {
+  Result<CsvColumns> Finish() {
+    MLPROD_RETURN_IF_ERROR(CheckDelimiter());
+    MLPROD_RETURN_IF_ERROR(Parse(pending_, /*last=*/true).status());
+    pending_.clear();
+    blank_rows_.clear();  // blank lines at the end are not rows
+    if (!header_done_) {
+      return Status::InvalidArgument(Where(1, kNoColumn, nullptr) + "empty input: no header line");
+    }
+    MLPROD_RETURN_IF_ERROR(EndBlock());
+    CsvColumns out;
+    out.rows = rows_;
+    out.columns.resize(builders_.size());
+    out.remap.resize(builders_.size());
+    for (size_t c = 0; c < builders_.size(); ++c) {
+      const ColumnBuilder& b = builders_[c];
+      Column& column = out.columns[c];
+      column.name = names_[c];
+      column.missing = b.missing;
+      if (b.numeric) continue;
+      MLPROD_ASSIGN_OR_RETURN(const bool boolean, TryBoolean(c, &column, &out.remap[c]));
+      if (!boolean) MakeCategorical(c, &column, &out.remap[c]);
+    }
+    return out;
+  }
+
+ private:
+  // A blank line: a row, unless only blank lines follow it.
+  struct BlankRow {
+    size_t line;
+    uint64_t offset;
+  };
+
+  Status CheckDelimiter() const {
     const char d = options_.delimiter;
     if (d == '"' || d == '\n' || d == '\r' || static_cast<unsigned char>(d) >= 0x80) {
       return Status::InvalidArgument("invalid CSV delimiter");
     }
-    if (tokenizer_.AtEnd()) {
-      return Status::InvalidArgument(Where(1, kNoColumn, nullptr) + "empty input: no header line");
-    }
-    MLPROD_RETURN_IF_ERROR(ReadHeader());
-    MLPROD_RETURN_IF_ERROR(ReadRows());
-    return Finish();
+    return Status::Ok();
   }
 
- private:
+  // Parses the complete rows of `text`, the bytes that follow consumed_; returns how many bytes
+  // they took. With `last`, the text ends the file.
+  Result<size_t> Parse(std::string_view text, bool last) {
+    size_t skip = 0;
+    if (consumed_ == 0 && !bom_checked_) {
+      // A UTF-8 byte order mark is not part of the first header name.
+      constexpr std::string_view kBom = "\xEF\xBB\xBF";
+      if (text.size() < kBom.size() && !last && kBom.substr(0, text.size()) == text) return 0;
+      bom_checked_ = true;
+      if (text.substr(0, kBom.size()) == kBom) skip = kBom.size();
+    }
+    Tokenizer tokenizer(text.substr(skip), consumed_ + skip, line_, last, options_.delimiter,
+                        &unescaped_);
+    size_t used = skip;  // up to the end of the last complete row
+    while (!tokenizer.AtEnd()) {
+      const size_t start = tokenizer.pos(), row_line = tokenizer.line();
+      const uint64_t offset = consumed_ + skip + start;
+      const std::string_view rest = text.substr(skip + start);
+      const bool blank = rest[0] == '\n' || rest[0] == '\r';
+      if (!blank) MLPROD_RETURN_IF_ERROR(CommitBlankRows());
+      unescaped_.clear();
+      cells_.clear();
+      // Most rows are plain: split those at once, and tokenize the others field by field.
+      const bool plain = header_done_ && !blank && tokenizer.SplitPlainRow(names_.size(), &cells_);
+      Tokenizer::End end = plain ? Tokenizer::End::kRow : Tokenizer::End::kDelimiter;
+      if (!plain) cells_.clear();
+      while (end == Tokenizer::End::kDelimiter) {
+        std::string_view cell;
+        end = tokenizer.Next(cells_.size(), header_done_ ? &names_ : nullptr, &cell);
+        if (end == Tokenizer::End::kError) return tokenizer.TakeError();
+        if (end == Tokenizer::End::kIncomplete) break;
+        if (header_done_ && cells_.size() >= names_.size()) {
+          return Status::InvalidArgument(Where(row_line, cells_.size(), nullptr) +
+                                         "row has more than " + std::to_string(names_.size()) +
+                                         " fields, header has " + std::to_string(names_.size()));
+        }
+        cells_.push_back(cell);
+      }
+      if (end == Tokenizer::End::kIncomplete) break;
+      used = skip + tokenizer.pos();  // blank lines too: they wait in blank_rows_
+      line_ = tokenizer.line();
+      if (blank) {
+        blank_rows_.push_back({row_line, offset});
+        continue;
+      }
+      MLPROD_RETURN_IF_ERROR(CommitRow(row_line, offset, tokenizer.pos() - start));
+    }
+    consumed_ += used;
+    return used;
+  }
+
+  // Blank lines followed by a row are rows (one empty field): commit them.
+  Status CommitBlankRows() {
+    for (const BlankRow& blank : blank_rows_) {
+      cells_.assign(1, std::string_view());
+      MLPROD_RETURN_IF_ERROR(CommitRow(blank.line, blank.offset, 1));
+    }
+    blank_rows_.clear();
+    return Status::Ok();
+  }
+
+  // The row in cells_, which starts at byte `offset` on line `line` and takes `bytes` bytes.
+  Status CommitRow(size_t line, uint64_t offset, size_t bytes) {
+    if (!header_done_) return ReadHeader();
+    const size_t ncols = names_.size();
+    if (cells_.size() < ncols) {
+      return Status::InvalidArgument(Where(line, cells_.size(), &names_) + "row has " +
+                                     std::to_string(cells_.size()) + " fields, header has " +
+                                     std::to_string(ncols));
+    }
+    if (block_rows_ == 0) blocks_.push_back({rows_, offset, line});
+    for (size_t c = 0; c < ncols; ++c) {
+      MLPROD_RETURN_IF_ERROR(AddCell(c, cells_[c], line, offset));
+    }
+    ++rows_;
+    ++block_rows_;
+    block_bytes_ += bytes;
+    if (block_rows_ == kBlockRows || block_bytes_ >= kBlockBytes) return EndBlock();
+    return Status::Ok();
+  }
+
   Status ReadHeader() {
     std::unordered_map<std::string_view, size_t> seen;
-    for (Tokenizer::End end = Tokenizer::End::kDelimiter; end == Tokenizer::End::kDelimiter;) {
-      std::string_view cell;
-      end = tokenizer_.Next(names_.size(), nullptr, &cell);
-      if (end == Tokenizer::End::kError) return tokenizer_.TakeError();
-      names_.emplace_back(Trim(cell));
-    }
+    for (std::string_view cell : cells_) names_.emplace_back(Trim(cell));
     for (size_t c = 0; c < names_.size(); ++c) {
       if (names_[c].empty()) {
         return Status::InvalidArgument(Where(1, c, nullptr) + "empty header name");
@@ -485,61 +696,28 @@ class CsvParser {
       b.schema_type = type;
       b.numeric = type == ColumnType::kNumeric;
     }
+    header_done_ = true;
     return Status::Ok();
   }
 
-  Status ReadRows() {
-    const size_t ncols = names_.size();
-    const size_t body_start = tokenizer_.pos();
-    std::string_view cell;
-    while (!tokenizer_.AtEnd()) {
-      const size_t row_line = tokenizer_.line();
-      row_offsets_.push_back(tokenizer_.pos());
-      size_t c = 0;
-      for (Tokenizer::End end = Tokenizer::End::kDelimiter; end == Tokenizer::End::kDelimiter;
-           ++c) {
-        end = tokenizer_.Next(c, &names_, &cell);
-        if (end == Tokenizer::End::kError) return tokenizer_.TakeError();
-        if (c >= ncols) {
-          return Status::InvalidArgument(Where(row_line, c, nullptr) + "row has more than " +
-                                         std::to_string(ncols) + " fields, header has " +
-                                         std::to_string(ncols));
-        }
-        MLPROD_RETURN_IF_ERROR(AddCell(c, cell, row_line));
-      }
-      if (c < ncols) {
-        return Status::InvalidArgument(Where(row_line, c, &names_) + "row has " +
-                                       std::to_string(c) + " fields, header has " +
-                                       std::to_string(ncols));
-      }
-      if (++rows_ == kSampleRows) Reserve(body_start);
-    }
-    return Status::Ok();
-  }
-
-  // Reserves room for the rows the text probably holds, judging by the first kSampleRows rows
-  // average length, with 10% to spare: growing a vector later copies it.
-  void Reserve(size_t body_start) {
-    const size_t sample_bytes = std::max<size_t>(tokenizer_.pos() - body_start, 1);
-    const size_t remaining_rows =
-        (tokenizer_.end() - tokenizer_.pos()) * kSampleRows / sample_bytes;
-    const size_t estimate = rows_ + remaining_rows + remaining_rows / 10 + 16;
-    row_offsets_.reserve(estimate);
-    for (ColumnBuilder& b : builders_) {
-      if (b.numeric) {
-        b.values.reserve(estimate);
-      } else {
-        b.codes.reserve(estimate);
-      }
-    }
-  }
-
-  Status AddCell(size_t c, std::string_view cell, size_t line) {
+  // The hot path, a number or a known text cell, builds no Status.
+  Status AddCell(size_t c, std::string_view cell, size_t line, uint64_t row_offset) {
     ColumnBuilder& b = builders_[c];
     if (!b.numeric) {
-      b.AddText(cell, rows_, na_);
+      b.codes.push_back(b.CodeOf(cell, line, na_));
       return Status::Ok();
     }
+    double v;
+    if (!na_.numeric() && ParseNumber(Trim(cell), &v)) {
+      b.values.push_back(v);
+      return Status::Ok();
+    }
+    return AddOtherCell(c, cell, line, row_offset);
+  }
+
+  // A cell of a numeric column that is missing, not a number, or may be an NA value.
+  Status AddOtherCell(size_t c, std::string_view cell, size_t line, uint64_t row_offset) {
+    ColumnBuilder& b = builders_[c];
     const std::string_view t = Trim(cell);
     double v;
     if (na_.numeric() && na_.IsNa(t)) {
@@ -554,75 +732,94 @@ class CsvParser {
       return Status::InvalidArgument(Where(line, c, &names_) + Quote(cell) +
                                      " is not a number (schema: numeric)");
     } else {
-      SwitchToText(c);
-      b.AddText(cell, rows_, na_);
+      MLPROD_RETURN_IF_ERROR(SwitchToText(c, row_offset));
+      b.codes.push_back(b.CodeOf(cell, line, na_));
     }
     return Status::Ok();
   }
 
-  // Column c held only numbers until the current row: re-read its earlier cells as text.
-  void SwitchToText(size_t c) {
+  // Column c held only numbers until the row at `row_offset`: re-read its earlier cells as text,
+  // putting the blocks already handed on again as codes.
+  Status SwitchToText(size_t c, uint64_t row_offset) {
     ColumnBuilder& b = builders_[c];
     b.numeric = false;
     b.missing = 0;
     std::vector<double>().swap(b.values);
-    b.codes.reserve(row_offsets_.capacity());
-    Tokenizer rescan(text_, options_.delimiter, &unescaped_);
-    std::string_view cell;
-    for (size_t r = 0; r < rows_; ++r) {
-      rescan.Seek(row_offsets_[r]);
-      for (size_t k = 0; k <= c; ++k) rescan.Next(k, nullptr, &cell);  // validated already
-      b.AddText(cell, r, na_);
+    // CommitRow opened the current block, the last one, before adding the row's cells.
+    const size_t current = blocks_.size() - 1;
+    std::vector<int32_t> codes;
+    for (size_t k = 0; k < current; ++k) {
+      codes.clear();
+      MLPROD_RETURN_IF_ERROR(RereadColumn(c, blocks_[k], blocks_[k + 1].offset, &codes));
+      MLPROD_RETURN_IF_ERROR(sink_->PutCodes(c, blocks_[k].first_row, codes));
     }
+    b.codes.clear();
+    return RereadColumn(c, blocks_[current], row_offset, &b.codes);
   }
 
-  // The 1-based line on which the byte at `offset` lies.
-  size_t LineAt(size_t offset) const {
-    size_t line = 1;
-    for (size_t i = 0; i < offset; ++i) {
-      if (text_[i] == '\n' ||
-          (text_[i] == '\r' && (i + 1 >= text_.size() || text_[i + 1] != '\n'))) {
-        ++line;
+  struct Block {
+    size_t first_row;
+    uint64_t offset;  // of its first row
+    size_t line;      // of its first row
+  };
+
+  // Appends to *codes the codes of column c in the rows from `block` up to byte `end`.
+  Status RereadColumn(size_t c, const Block& block, uint64_t end, std::vector<int32_t>* codes) {
+    if (end == block.offset) return Status::Ok();  // e.g. text from the first row on
+    std::string scratch;
+    MLPROD_ASSIGN_OR_RETURN(std::string_view text,
+                            read_back_(block.offset, end - block.offset, &scratch));
+    std::deque<std::string> unescaped;
+    Tokenizer rows(text, block.offset, block.line, /*last=*/true, options_.delimiter, &unescaped);
+    ColumnBuilder& b = builders_[c];
+    std::string_view cell, wanted;
+    while (!rows.AtEnd()) {
+      const size_t line = rows.line();
+      Tokenizer::End e = Tokenizer::End::kDelimiter;
+      for (size_t k = 0; e == Tokenizer::End::kDelimiter; ++k) {
+        e = rows.Next(k, nullptr, &cell);  // validated already
+        if (k == c) wanted = cell;
       }
+      if (e == Tokenizer::End::kError) return Status::Internal("re-reading a parsed row failed");
+      codes->push_back(b.CodeOf(wanted, line, na_));
+      unescaped.clear();
     }
-    return line;
+    return Status::Ok();
   }
 
-  Result<Frame> Finish() {
-    Frame frame;
-    frame.rows = rows_;
-    frame.columns.resize(builders_.size());
+  // Hands the current block of every column to the sink.
+  Status EndBlock() {
+    if (block_rows_ == 0) return Status::Ok();
+    const size_t first_row = rows_ - block_rows_;
     for (size_t c = 0; c < builders_.size(); ++c) {
       ColumnBuilder& b = builders_[c];
-      Column& column = frame.columns[c];
-      column.name = names_[c];
-      column.missing = b.missing;
       if (b.numeric) {
-        column.type = ColumnType::kNumeric;
-        column.values = std::move(b.values);
-        continue;
+        MLPROD_RETURN_IF_ERROR(sink_->PutNumbers(c, first_row, b.values));
+        b.values.clear();
+      } else {
+        MLPROD_RETURN_IF_ERROR(sink_->PutCodes(c, first_row, b.codes));
+        b.codes.clear();
       }
-      column.codes = std::move(b.codes);
-      MLPROD_ASSIGN_OR_RETURN(const bool boolean, TryBoolean(c, &column));
-      if (!boolean) MakeCategorical(c, &column);
     }
-    return frame;
+    block_rows_ = 0;
+    block_bytes_ = 0;
+    return Status::Ok();
   }
 
   // Makes `column` boolean if every distinct cell (trimmed, any case) spells a label of one
   // yes/no or true/false pair, or 0/1 when the schema asks for boolean.
-  Result<bool> TryBoolean(size_t c, Column* column) {
+  Result<bool> TryBoolean(size_t c, Column* column, std::vector<int32_t>* remap) {
     const ColumnBuilder& b = builders_[c];
     const bool wanted = b.forced && b.schema_type == ColumnType::kBoolean;
     if (b.forced && !wanted) return false;
     int family = -1;
-    std::vector<int> label(b.distinct.size());
+    std::vector<int32_t> label(b.distinct.size());
     for (size_t d = 0; d < b.distinct.size(); ++d) {
       int f = -1;
       label[d] = BooleanLabel(Trim(b.distinct.value(d)), &f);
       if (label[d] < 0 || (family >= 0 && f != family) || (!wanted && f == 2)) {
         if (!wanted) return false;
-        return Status::InvalidArgument(Where(LineAt(row_offsets_[b.first_row[d]]), c, &names_) +
+        return Status::InvalidArgument(Where(b.first_line[d], c, &names_) +
                                        Quote(b.distinct.value(d)) +
                                        " is not a boolean value (schema: boolean)");
       }
@@ -646,46 +843,106 @@ class CsvParser {
       column->levels.push_back(best[l] > 0 ? std::string(spelling[l])
                                            : OppositeLabel(spelling[1 - l], family, 1 - l));
     }
-    for (int32_t& code : column->codes) {
-      if (code >= 0) code = label[code];
-    }
+    *remap = std::move(label);
     return true;
   }
 
-  // Levels sorted by bytes; codes renumbered to match.
-  void MakeCategorical(size_t c, Column* column) {
+  // Levels sorted by bytes; *remap maps codes in order of appearance to their places.
+  void MakeCategorical(size_t c, Column* column, std::vector<int32_t>* remap) const {
     const ColumnBuilder& b = builders_[c];
     column->type = ColumnType::kCategorical;
     std::vector<int32_t> order(b.distinct.size());
     for (size_t d = 0; d < order.size(); ++d) order[d] = static_cast<int32_t>(d);
     std::sort(order.begin(), order.end(),
               [&](int32_t x, int32_t y) { return b.distinct.value(x) < b.distinct.value(y); });
-    std::vector<int32_t> remap(order.size());
+    remap->resize(order.size());
     column->levels.reserve(order.size());
     for (size_t i = 0; i < order.size(); ++i) {
-      remap[order[i]] = static_cast<int32_t>(i);
+      (*remap)[order[i]] = static_cast<int32_t>(i);
       column->levels.emplace_back(b.distinct.value(order[i]));
-    }
-    for (int32_t& code : column->codes) {
-      if (code >= 0) code = remap[code];
     }
   }
 
-  std::string_view text_;
-  const CsvOptions& options_;
-  NaMatcher na_;
-  std::deque<std::string> unescaped_;  // declared before tokenizer_, which points at it
-  Tokenizer tokenizer_;
+  const CsvOptions options_;
+  const NaMatcher na_;
+  ColumnSink* const sink_;
+  const ReadFedBytes read_back_;
+  std::string pending_;    // bytes of an incomplete row, from consumed_ on
+  uint64_t consumed_ = 0;  // bytes parsed into rows (or skipped as a byte order mark)
+  size_t line_ = 1;        // of the byte at consumed_
+  bool bom_checked_ = false;
+  bool header_done_ = false;
+  std::deque<std::string> unescaped_;  // unescaped cells of the row being read
+  std::vector<std::string_view> cells_;
+  std::vector<BlankRow> blank_rows_;  // blank lines not yet known to be rows
   std::vector<std::string> names_;
   std::vector<ColumnBuilder> builders_;
-  std::vector<size_t> row_offsets_;  // where each row starts, to re-read a column or find a line
+  std::vector<Block> blocks_;  // every block begun, the current one last
   size_t rows_ = 0;
+  size_t block_rows_ = 0, block_bytes_ = 0;  // of the current block
 };
 
-}  // namespace
+CsvStreamReader::CsvStreamReader(CsvOptions options, ColumnSink* sink, ReadFedBytes read_back)
+    : parser_(std::make_unique<Parser>(std::move(options), sink, std::move(read_back))) {}
+
+CsvStreamReader::~CsvStreamReader() = default;
+
+Status CsvStreamReader::Feed(std::string_view bytes) { return parser_->Feed(bytes); }
+
+Result<CsvColumns> CsvStreamReader::Finish() { return parser_->Finish(); }
+
+Status FrameSink::PutNumbers(size_t column, size_t first_row, const std::vector<double>& values) {
+  return Put(&Slot(column).values, first_row, values);
+}
+
+Status FrameSink::PutCodes(size_t column, size_t first_row, const std::vector<int32_t>& codes) {
+  Column& c = Slot(column);
+  if (first_row == 0) std::vector<double>().swap(c.values);  // text after all
+  return Put(&c.codes, first_row, codes);
+}
+
+Frame FrameSink::Take(CsvColumns layout) {
+  Frame frame;
+  frame.rows = layout.rows;
+  frame.columns = std::move(layout.columns);
+  columns_.resize(frame.columns.size());
+  for (size_t c = 0; c < frame.columns.size(); ++c) {
+    Column& out = frame.columns[c];
+    if (out.type == ColumnType::kNumeric) {
+      out.values = std::move(columns_[c].values);
+      out.values.resize(frame.rows);  // a file with no rows put no block
+      continue;
+    }
+    out.codes = std::move(columns_[c].codes);
+    const std::vector<int32_t>& remap = layout.remap[c];
+    for (int32_t& code : out.codes) {
+      if (code >= 0) code = remap[code];
+    }
+  }
+  columns_.clear();
+  return frame;
+}
+
+Column& FrameSink::Slot(size_t column) {
+  if (column >= columns_.size()) columns_.resize(column + 1);
+  return columns_[column];
+}
+
+template <typename T>
+Status FrameSink::Put(std::vector<T>* out, size_t first_row, const std::vector<T>& block) {
+  out->resize(first_row);
+  out->insert(out->end(), block.begin(), block.end());
+  return Status::Ok();
+}
 
 Result<Frame> ReadCsv(std::string_view text, const CsvOptions& options) {
-  return CsvParser(text, options).Parse();
+  FrameSink sink;
+  CsvStreamReader reader(options, &sink, [text](uint64_t offset, size_t length, std::string*) {
+    return Result<std::string_view>(text.substr(offset, length));
+  });
+  MLPROD_RETURN_IF_ERROR(reader.Feed(text));
+  MLPROD_ASSIGN_OR_RETURN(CsvColumns layout, reader.Finish());
+  return sink.Take(std::move(layout));
 }
 
 }  // namespace mlprod::ml

@@ -22,7 +22,7 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int error) {
   return Status::Internal(std::string(what) + " " + path + ": " + std::strerror(error));
 }
 
-// Keys come from the registry ("datasets/17.csv"), but a key is still checked before it becomes
+// Keys come from the registry ("datasets/17.cols"), but a key is still checked before it becomes
 // a path: relative, '/'-separated segments of [A-Za-z0-9_.-], no empty, "." or ".." segment.
 Status CheckKey(std::string_view key) {
   if (key.empty() || key.size() > 512) return Status::InvalidArgument("bad blob key");
@@ -76,36 +76,133 @@ std::string RandomSuffix() {
   return buffer;
 }
 
-// Files under one folder. Stateless apart from the root, hence thread-safe; concurrent Puts of
-// one key each write their own temporary file and the last rename wins.
+Status ReadFully(int fd, uint64_t offset, size_t length, char* out, const std::string& path) {
+  while (length > 0) {
+    const ssize_t n = ::pread(fd, out, length, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("reading", path, errno);
+    }
+    if (n == 0) return Status::DataLoss(path + " is shorter than expected");
+    out += n;
+    offset += static_cast<uint64_t>(n);
+    length -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Creates `dir` (below the store's root) and its missing parents, fsyncing each parent that
+// gained an entry so the new folders themselves survive a crash.
+Status MakeDirectories(const fs::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || fs::is_directory(dir, ec)) return Status::Ok();
+  MLPROD_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus("creating directory", dir.string(), errno);
+  }
+  return SyncDirectory(dir.parent_path().string());
+}
+
+// A temporary file "<root>/upload.tmp.<random>" (Registry::Open removes such leftovers of a
+// crash), renamed to its key by Commit.
+class LocalBlobWriter final : public BlobWriter {
+ public:
+  // Writeback of a blob starts every kWritebackBytes, so the final fsync waits for little.
+  static constexpr uint64_t kWritebackBytes = 8 << 20;
+
+  LocalBlobWriter(std::string root, std::string path, int fd, bool scratch)
+      : root_(std::move(root)), path_(std::move(path)), fd_(fd), scratch_(scratch) {}
+  ~LocalBlobWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+
+  Status Append(std::string_view bytes) override {
+    if (committed_) return Status::FailedPrecondition("blob already committed");
+    MLPROD_RETURN_IF_ERROR(WriteAll(fd_, bytes, path_));
+    size_ += bytes.size();  // after the write, so a concurrent ReadAt below size_ finds the bytes
+    synced_ = false;
+    if (!scratch_ && size_ - written_back_ >= kWritebackBytes) {
+      // Asynchronous: only starts the writeback of the range; Sync still fsyncs everything.
+      ::sync_file_range(fd_, static_cast<off_t>(written_back_),
+                        static_cast<off_t>(size_ - written_back_), SYNC_FILE_RANGE_WRITE);
+      written_back_ = size_;
+    }
+    return Status::Ok();
+  }
+
+  uint64_t size() const override { return size_; }
+
+  Status ReadAt(uint64_t offset, size_t length, char* out) const override {
+    const uint64_t size = size_;
+    if (offset > size || length > size - offset) {
+      return Status::Internal("read past the end of " + path_);
+    }
+    return ReadFully(fd_, offset, length, out, path_);
+  }
+
+  Status Sync() override {
+    if (::fsync(fd_) != 0) return ErrnoStatus("fsync of", path_, errno);
+    synced_ = true;
+    return Status::Ok();
+  }
+
+  Status Commit(std::string_view key) override {
+    if (scratch_ || !synced_ || committed_) {
+      return Status::FailedPrecondition("only a synced blob writer can be committed");
+    }
+    MLPROD_RETURN_IF_ERROR(CheckKey(key));
+    const fs::path path = fs::path(root_) / std::string(key);
+    MLPROD_RETURN_IF_ERROR(MakeDirectories(path.parent_path()));
+    if (::rename(path_.c_str(), path.c_str()) != 0) {
+      return ErrnoStatus("renaming to", path.string(), errno);
+    }
+    committed_ = true;
+    ::close(fd_);
+    fd_ = -1;
+    return SyncDirectory(path.parent_path().string());
+  }
+
+ private:
+  const std::string root_, path_;
+  int fd_;
+  const bool scratch_;
+  std::atomic<uint64_t> size_{0};  // read by ReadAt on another thread
+  uint64_t written_back_ = 0;
+  bool synced_ = true;  // nothing written yet
+  bool committed_ = false;
+};
+
+class LocalBlobReader final : public BlobReader {
+ public:
+  LocalBlobReader(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~LocalBlobReader() override { ::close(fd_); }
+
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, size_t length, char* out) const override {
+    if (offset > size_ || length > size_ - offset) {
+      return Status::DataLoss("read past the end of " + path_);
+    }
+    return ReadFully(fd_, offset, length, out, path_);
+  }
+
+ private:
+  const std::string path_;
+  const int fd_;
+  const uint64_t size_;
+};
+
+// Files under one folder. Stateless apart from the root, hence thread-safe; concurrent commits
+// of one key each rename their own temporary file and the last rename wins.
 class LocalBlobStore final : public BlobStore {
  public:
   explicit LocalBlobStore(std::string root) : root_(std::move(root)) {}
 
-  Status Put(std::string_view key, std::string_view bytes) override {
-    MLPROD_RETURN_IF_ERROR(CheckKey(key));
-    const fs::path path = fs::path(root_) / std::string(key);
-    const std::string dir = path.parent_path().string();
-    MLPROD_RETURN_IF_ERROR(MakeDirectories(path.parent_path()));
+  Result<std::unique_ptr<BlobWriter>> NewWriter() override { return Create(false); }
+  Result<std::unique_ptr<BlobWriter>> NewScratch() override { return Create(true); }
 
-    const std::string final_path = path.string();
-    const std::string tmp_path = final_path + ".tmp." + RandomSuffix();
-    const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoStatus("creating", tmp_path, errno);
-    Status status = WriteAll(fd, bytes, tmp_path);
-    if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus("fsync of", tmp_path, errno);
-    if (::close(fd) != 0 && status.ok()) status = ErrnoStatus("closing", tmp_path, errno);
-    if (status.ok() && ::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-      status = ErrnoStatus("renaming to", final_path, errno);
-    }
-    if (!status.ok()) {
-      ::unlink(tmp_path.c_str());
-      return status;
-    }
-    return SyncDirectory(dir);
-  }
-
-  Result<std::string> Get(std::string_view key) const override {
+  Result<std::unique_ptr<BlobReader>> Open(std::string_view key) const override {
     MLPROD_RETURN_IF_ERROR(CheckKey(key));
     const std::string path = (fs::path(root_) / std::string(key)).string();
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -113,23 +210,14 @@ class LocalBlobStore final : public BlobStore {
       if (errno == ENOENT) return Status::NotFound("no blob '" + std::string(key) + "'");
       return ErrnoStatus("opening", path, errno);
     }
-    std::string bytes;
     struct stat info {};
-    if (::fstat(fd, &info) == 0 && info.st_size > 0) bytes.reserve(info.st_size);
-    char buffer[1 << 16];
-    while (true) {
-      const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const int error = errno;
-        ::close(fd);
-        return ErrnoStatus("reading", path, error);
-      }
-      if (n == 0) break;
-      bytes.append(buffer, static_cast<size_t>(n));
+    if (::fstat(fd, &info) != 0) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoStatus("reading the size of", path, error);
     }
-    ::close(fd);
-    return bytes;
+    return std::unique_ptr<BlobReader>(
+        std::make_unique<LocalBlobReader>(path, fd, static_cast<uint64_t>(info.st_size)));
   }
 
   Status Delete(std::string_view key) override {
@@ -143,22 +231,32 @@ class LocalBlobStore final : public BlobStore {
   }
 
  private:
-  // Creates `dir` (below root_) and its missing parents, fsyncing each parent that gained an
-  // entry so the new folders themselves survive a crash.
-  Status MakeDirectories(const fs::path& dir) const {
-    std::error_code ec;
-    if (dir.empty() || fs::is_directory(dir, ec)) return Status::Ok();
-    MLPROD_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoStatus("creating directory", dir.string(), errno);
-    }
-    return SyncDirectory(dir.parent_path().string());
+  Result<std::unique_ptr<BlobWriter>> Create(bool scratch) {
+    const std::string path = (fs::path(root_) / ("upload.tmp." + RandomSuffix())).string();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus("creating", path, errno);
+    return std::unique_ptr<BlobWriter>(std::make_unique<LocalBlobWriter>(root_, path, fd, scratch));
   }
 
   const std::string root_;
 };
 
 }  // namespace
+
+Status BlobStore::Put(std::string_view key, std::string_view bytes) {
+  MLPROD_RETURN_IF_ERROR(CheckKey(key));
+  MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, NewWriter());
+  MLPROD_RETURN_IF_ERROR(writer->Append(bytes));
+  MLPROD_RETURN_IF_ERROR(writer->Sync());
+  return writer->Commit(key);
+}
+
+Result<std::string> BlobStore::Get(std::string_view key) const {
+  MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, Open(key));
+  std::string bytes(reader->size(), '\0');
+  MLPROD_RETURN_IF_ERROR(reader->ReadAt(0, bytes.size(), bytes.data()));
+  return bytes;
+}
 
 Result<std::unique_ptr<BlobStore>> OpenLocalBlobStore(const std::string& root) {
   std::error_code ec;

@@ -28,15 +28,23 @@ Result<json> Parse(std::string_view text, const json::value_t expected, std::str
 
 }  // namespace
 
-Result<std::string> Sha256Hex(std::string_view bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1;
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+void Sha256::Update(std::string_view bytes) {
+  ok_ = ok_ && EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) == 1;
+}
+
+Result<std::string> Sha256::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
+  if (!ok_ || EVP_DigestFinal_ex(ctx_, digest, &length) != 1) {
     return Status::Internal("SHA-256 computation failed");
   }
+  ok_ = false;  // finalised
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(2 * length);
@@ -45,6 +53,12 @@ Result<std::string> Sha256Hex(std::string_view bytes) {
     hex.push_back(kHex[digest[i] & 0xf]);
   }
   return hex;
+}
+
+Result<std::string> Sha256Hex(std::string_view bytes) {
+  Sha256 sha;
+  sha.Update(bytes);
+  return sha.HexDigest();
 }
 
 std::string EncodeParams(const std::map<std::string, std::string>& params) {

@@ -11,9 +11,28 @@
 #include "ml/status.h"
 #include "registry/registry.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
+
 namespace mlprod::registry {
 
-// Lowercase hex SHA-256 of `bytes` (OpenSSL EVP). INTERNAL if OpenSSL fails.
+// SHA-256 of bytes that arrive in pieces (OpenSSL EVP).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Update(std::string_view bytes);
+  // Lowercase hex digest of everything updated; INTERNAL if OpenSSL failed at any step.
+  Result<std::string> HexDigest();
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+  bool ok_;
+};
+
+// Lowercase hex SHA-256 of `bytes`. INTERNAL if OpenSSL fails.
 Result<std::string> Sha256Hex(std::string_view bytes);
 
 std::string EncodeParams(const std::map<std::string, std::string>& params);

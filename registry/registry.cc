@@ -127,10 +127,12 @@ Result<DatasetVersion> SqliteRegistry::LoadDataset(std::string_view name,
 }
 
 Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVersion& spec,
-                                                            std::string_view bytes, bool* existed) {
+                                                            BlobWriter* columns, bool* existed) {
   if (existed != nullptr) *existed = false;
   MLPROD_RETURN_IF_ERROR(ValidateName("dataset name", spec.name));
-  MLPROD_ASSIGN_OR_RETURN(std::string sha256, Sha256Hex(bytes));
+  if (spec.sha256.size() != 64) return Status::InvalidArgument("dataset without its SHA-256");
+  // The slow part of making the blob durable happens before the lock; Commit below only renames.
+  MLPROD_RETURN_IF_ERROR(columns->Sync());
 
   std::lock_guard<std::mutex> lock(mu_);
   Transaction txn(&db_);
@@ -140,7 +142,7 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
                             db_.Prepare("SELECT version FROM datasets WHERE name = ?1 AND "
                                         "sha256 = ?2 AND deleted_at_ms = 0 "
                                         "ORDER BY version LIMIT 1"));
-    MLPROD_ASSIGN_OR_RETURN(bool found, same.BindAll(spec.name, sha256).Step());
+    MLPROD_ASSIGN_OR_RETURN(bool found, same.BindAll(spec.name, spec.sha256).Step());
     if (found) {
       if (existed != nullptr) *existed = true;
       return LoadDataset(spec.name, same.Int(0));
@@ -158,8 +160,8 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
   d.version = next.Int(0);
   d.rows = spec.rows;
   d.columns = spec.columns;
-  d.sha256 = sha256;
-  d.size_bytes = static_cast<int64_t>(bytes.size());
+  d.sha256 = spec.sha256;
+  d.size_bytes = spec.size_bytes;
   d.parse_options = spec.parse_options;
   d.created_by = spec.created_by;
   d.created_at_ms = NowMs();
@@ -168,8 +170,8 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
 
   // The blob is durable before the row referencing it is written; the guard removes it again
   // when the row does not commit.
-  const std::string key = "datasets/" + std::to_string(id) + ".csv";
-  MLPROD_RETURN_IF_ERROR(blobs_->Put(key, bytes));
+  const std::string key = "datasets/" + std::to_string(id) + ".cols";
+  MLPROD_RETURN_IF_ERROR(columns->Commit(key));
   BlobGuard guard(blobs_.get(), key);
   MLPROD_ASSIGN_OR_RETURN(
       Statement insert,
@@ -207,7 +209,7 @@ Result<std::vector<DatasetVersion>> SqliteRegistry::ListDatasetVersions() {
   return all;
 }
 
-Result<std::string> SqliteRegistry::ReadDatasetBytes(std::string_view name, int version) {
+Result<Registry::DatasetBlob> SqliteRegistry::OpenDatasetBlob(std::string_view name, int version) {
   MLPROD_RETURN_IF_ERROR(ValidateName("dataset name", name));
   std::string key;
   {
@@ -221,12 +223,16 @@ Result<std::string> SqliteRegistry::ReadDatasetBytes(std::string_view name, int 
     key = stmt.Text(0);
   }
   // Committed blobs are immutable, so they are read without the lock.
-  Result<std::string> bytes = blobs_->Get(key);
-  if (bytes.status().code() == StatusCode::kNotFound) {
+  Result<std::unique_ptr<BlobReader>> reader = blobs_->Open(key);
+  if (reader.status().code() == StatusCode::kNotFound) {
     return Status::DataLoss("the bytes of dataset '" + std::string(name) + "' version " +
                             std::to_string(version) + " are missing from the blob store");
   }
-  return bytes;
+  if (!reader.ok()) return reader.status();
+  DatasetBlob blob;
+  blob.reader = std::move(reader).value();
+  blob.csv_text = key.size() >= 4 && key.compare(key.size() - 4, 4, ".csv") == 0;
+  return blob;
 }
 
 Result<std::vector<int>> SqliteRegistry::DeleteDataset(std::string_view name,

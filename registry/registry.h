@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ml/status.h"
+#include "registry/blob_store.h"
 
 namespace mlprod::registry {
 
@@ -55,6 +56,8 @@ struct NewDatasetVersion {
   std::vector<ColumnInfo> columns;
   std::string parse_options;
   std::string created_by;
+  std::string sha256;      // of the uploaded bytes, lowercase hex
+  int64_t size_bytes = 0;  // of the uploaded bytes
 };
 
 struct Experiment {
@@ -145,17 +148,27 @@ class Registry {
   virtual ~Registry() = default;
 
   // ---- datasets
-  // Creates version N+1 of `spec.name` holding `bytes`, or, when a version of that name already
-  // has the same SHA-256, returns that version with *existed = true and writes nothing.
+  // Where a new version's stored form is written (BlobStore::NewWriter) and an upload's scratch
+  // space (BlobStore::NewScratch).
+  virtual BlobStore& blobs() = 0;
+
+  // Creates version N+1 of `spec.name`, stored as the column file in `columns` (a writer from
+  // blobs(); it is synced and committed here), or, when a version of that name already has
+  // spec.sha256, returns that version with *existed = true and stores nothing.
   virtual Result<DatasetVersion> CreateDatasetVersion(const NewDatasetVersion& spec,
-                                                      std::string_view bytes, bool* existed) = 0;
+                                                      BlobWriter* columns, bool* existed) = 0;
   // The given version, or the latest when `version` is nullopt. NOT_FOUND when unknown.
   virtual Result<DatasetVersion> GetDatasetVersion(std::string_view name,
                                                    std::optional<int> version) = 0;
   // Every version of every dataset, by name then version.
   virtual Result<std::vector<DatasetVersion>> ListDatasetVersions() = 0;
-  // The uploaded bytes of a version. NOT_FOUND when unknown.
-  virtual Result<std::string> ReadDatasetBytes(std::string_view name, int version) = 0;
+  // The stored form of a version: a column file (ml/column_file.h), or the CSV text itself for a
+  // version uploaded before column files existed. NOT_FOUND when unknown.
+  struct DatasetBlob {
+    std::unique_ptr<BlobReader> reader;
+    bool csv_text = false;
+  };
+  virtual Result<DatasetBlob> OpenDatasetBlob(std::string_view name, int version) = 0;
   // Deletes one version (every version when `version` is nullopt) and its bytes; returns the
   // version numbers deleted. A deleted version is gone for every read, and its number is never
   // given again. NOT_FOUND when unknown; FAILED_PRECONDITION, deleting nothing, when a model

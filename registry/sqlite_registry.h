@@ -3,7 +3,8 @@
 //
 // Threading: one connection, guarded by mu_; every method takes mu_ for its whole database
 // work, so reads and writes are serialised. Blob reads of immutable blobs happen after mu_ is
-// released; blob writes happen inside the write transaction (before COMMIT), so they hold mu_.
+// released; a blob is synced before mu_ is taken and renamed to its key inside the write
+// transaction (before COMMIT).
 #pragma once
 
 #include <memory>
@@ -21,12 +22,13 @@ class SqliteRegistry final : public Registry {
   SqliteRegistry(Database db, std::unique_ptr<BlobStore> blobs)
       : db_(std::move(db)), blobs_(std::move(blobs)) {}
 
-  Result<DatasetVersion> CreateDatasetVersion(const NewDatasetVersion& spec, std::string_view bytes,
+  BlobStore& blobs() override { return *blobs_; }
+  Result<DatasetVersion> CreateDatasetVersion(const NewDatasetVersion& spec, BlobWriter* columns,
                                               bool* existed) override;
   Result<DatasetVersion> GetDatasetVersion(std::string_view name,
                                            std::optional<int> version) override;
   Result<std::vector<DatasetVersion>> ListDatasetVersions() override;
-  Result<std::string> ReadDatasetBytes(std::string_view name, int version) override;
+  Result<DatasetBlob> OpenDatasetBlob(std::string_view name, int version) override;
   Result<std::vector<int>> DeleteDataset(std::string_view name, std::optional<int> version,
                                          std::string_view actor) override;
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ml/column_file.h"
+
 namespace mlprod::server {
 
 std::string EncodeCsvOptions(const ml::CsvOptions& options) {
@@ -30,6 +32,26 @@ Result<ml::CsvOptions> DecodeCsvOptions(std::string_view text) {
   return options;
 }
 
+namespace {
+
+// A column file, or the CSV text of a version stored before column files (parsed again).
+Result<ml::Frame> ReadStored(const registry::BlobReader& reader, bool csv_text,
+                             std::string_view parse_options) {
+  if (!csv_text) {
+    return ml::ReadColumnFile(
+        [&reader](uint64_t offset, size_t length, char* out) {
+          return reader.ReadAt(offset, length, out);
+        },
+        reader.size());
+  }
+  std::string bytes(reader.size(), '\0');
+  MLPROD_RETURN_IF_ERROR(reader.ReadAt(0, bytes.size(), bytes.data()));
+  MLPROD_ASSIGN_OR_RETURN(ml::CsvOptions options, DecodeCsvOptions(parse_options));
+  return ml::ReadCsv(bytes, options);
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const ml::Frame>> DatasetCache::Get(
     const registry::DatasetVersion& version) {
   const auto key = std::make_pair(version.name, version.version);
@@ -38,15 +60,14 @@ Result<std::shared_ptr<const ml::Frame>> DatasetCache::Get(
     auto it = frames_.find(key);
     if (it != frames_.end()) return it->second;
   }
-  // Parse outside the lock; two racing parses of one version give equal frames.
-  MLPROD_ASSIGN_OR_RETURN(std::string bytes,
-                          registry_->ReadDatasetBytes(version.name, version.version));
-  MLPROD_ASSIGN_OR_RETURN(ml::CsvOptions options, DecodeCsvOptions(version.parse_options));
-  auto frame = ml::ReadCsv(bytes, options);
+  // Read outside the lock; two racing reads of one version give equal frames.
+  MLPROD_ASSIGN_OR_RETURN(registry::Registry::DatasetBlob blob,
+                          registry_->OpenDatasetBlob(version.name, version.version));
+  Result<ml::Frame> frame = ReadStored(*blob.reader, blob.csv_text, version.parse_options);
   if (!frame.ok()) {
     return Status::DataLoss("stored dataset " + version.name + "@" +
                             std::to_string(version.version) +
-                            " no longer parses: " + frame.status().message());
+                            " cannot be read: " + frame.status().message());
   }
   auto shared = std::make_shared<const ml::Frame>(std::move(frame).value());
   std::lock_guard<std::mutex> lock(mu_);

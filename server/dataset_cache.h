@@ -1,5 +1,6 @@
-// DatasetCache: parsed dataset versions, shared by training runs and describe so a version's
-// CSV is parsed once per server life. Versions are immutable, so entries never go stale.
+// DatasetCache: dataset versions read into memory, shared by training runs, describe and head so
+// a version's column file is read once per server life. Versions are immutable, so entries
+// never go stale.
 //
 // Thread-safe.
 #pragma once
@@ -25,8 +26,8 @@ class DatasetCache {
  public:
   explicit DatasetCache(registry::Registry* registry) : registry_(registry) {}
 
-  // The parsed frame of `name@version`. NOT_FOUND for an unknown version; DATA_LOSS when the
-  // stored bytes no longer parse.
+  // The frame of `name@version`. NOT_FOUND for an unknown version; DATA_LOSS when the stored
+  // bytes cannot be read back.
   Result<std::shared_ptr<const ml::Frame>> Get(const registry::DatasetVersion& version);
 
   // Forgets a deleted version (runs holding its frame keep it until they finish).

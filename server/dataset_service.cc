@@ -8,6 +8,7 @@
 
 #include "ml/describe.h"
 #include "server/call_context.h"
+#include "server/dataset_ingest.h"
 #include "server/grpc_status.h"
 #include "server/run_report.h"
 
@@ -81,32 +82,26 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
   auto options = OptionsFromHeader(header);
   if (!options.ok()) return ToGrpcStatus(options.status());
 
-  std::string bytes;
+  auto ingest = DatasetIngest::Start(registry_, *options);
+  if (!ingest.ok()) return ToGrpcStatus(ingest.status());
   while (reader->Read(&message)) {
     if (!message.has_chunk()) {
       return ToGrpcStatus(Status::InvalidArgument("only the first upload message is a header"));
     }
-    if (bytes.size() + message.chunk().size() > max_upload_bytes_) {
+    if ((*ingest)->bytes() + message.chunk().size() > max_upload_bytes_) {
       return ToGrpcStatus(Status::ResourceExhausted(
           "upload exceeds the server's limit of " + std::to_string(max_upload_bytes_) + " bytes"));
     }
-    bytes += message.chunk();
+    Status added = (*ingest)->Add(std::move(*message.mutable_chunk()));
+    if (!added.ok()) return ToGrpcStatus(added);
   }
-
-  auto frame = ml::ReadCsv(bytes, *options);
-  if (!frame.ok()) return ToGrpcStatus(frame.status());
 
   registry::NewDatasetVersion spec;
   spec.name = header.name();
-  spec.rows = static_cast<int64_t>(frame->rows);
-  for (const ml::Column& c : frame->columns) {
-    spec.columns.push_back(
-        {c.name, std::string(ml::ColumnTypeName(c.type)), static_cast<int64_t>(c.missing)});
-  }
   spec.parse_options = EncodeCsvOptions(*options);
   spec.created_by = ActorOf(*context);
   bool existed = false;
-  auto version = registry_->CreateDatasetVersion(spec, bytes, &existed);
+  auto version = (*ingest)->Finish(std::move(spec), &existed);
   if (!version.ok()) return ToGrpcStatus(version.status());
   ToProto(*version, response);
   response->set_existed(existed);

@@ -119,5 +119,52 @@ class Delete(harness.ServerTestCase):
         self.assertError("INVALID_ARGUMENT", "datasets", "delete", "bad/name")
 
 
+class LongUpload(harness.ServerTestCase):
+    """An upload of several row blocks (65 536 rows each) stored as columns: a column that looks
+    numeric until a late row is text for every row, its earlier cells read back as written."""
+
+    ROWS = 150_000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            path = os.path.join(cls.work_dir, "long.csv")
+            with open(path, "w", newline="") as f:
+                f.write("code,amount,city\r\n")
+                for r in range(cls.ROWS):
+                    code = "A-17" if r == cls.ROWS - 2 else "%03d" % (r % 500)
+                    city = '"Rio de Janeiro, RJ"' if r % 7 == 0 else "Lyon"
+                    f.write("%s,%d.25,%s\n" % (code, r, city))
+            cls.version = cls.ok("datasets", "upload", "long.csv", "--name", "long")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    def test_types_counts_and_late_text(self):
+        self.assertEqual(self.version["rows"], self.ROWS)
+        types = {c["name"]: c["type"] for c in self.version["columns"]}
+        self.assertEqual(types, {"code": "categorical", "amount": "numeric", "city": "categorical"})
+        described = {c["name"]: c for c in self.ok("datasets", "describe", "long")["columns"]}
+        levels = {lv["level"]: lv["count"] for lv in described["code"]["levels"]}
+        self.assertEqual(len(levels), 501)  # 000..499 and A-17
+        self.assertEqual(levels["A-17"], 1)
+        self.assertEqual(levels["007"], 300)  # leading zeros kept: the cells are text
+        self.assertEqual(described["amount"]["max"], self.ROWS - 1 + 0.25)
+        cities = {lv["level"]: lv["count"] for lv in described["city"]["levels"]}
+        self.assertEqual(cities["Rio de Janeiro, RJ"], (self.ROWS + 6) // 7)
+
+    def test_head_reads_the_stored_columns(self):
+        rows = self.ok("datasets", "head", "long", "-n", "3")["rows"]
+        self.assertEqual(rows, [["000", 0.25, "Rio de Janeiro, RJ"], ["001", 1.25, "Lyon"],
+                                ["002", 2.25, "Lyon"]])
+
+    def test_stored_as_one_column_file_and_no_scratch_left(self):
+        blobs = os.path.join(self.data_dir, "blobs")
+        files = sorted(os.path.relpath(os.path.join(d, f), blobs)
+                       for d, _, names in os.walk(blobs) for f in names)
+        self.assertEqual(files, ["datasets/1.cols"])
+
+
 if __name__ == "__main__":
     harness.main()

@@ -32,7 +32,7 @@ TEST_F(RegistryTest, DeletedVersionIsGoneAndItsNumberIsNeverReused) {
   EXPECT_EQ(*deleted, std::vector<int>{2});
   EXPECT_EQ(BlobFiles(dir_.path()), 1);
   EXPECT_EQ(registry_->GetDatasetVersion("sales", 2).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(registry_->ReadDatasetBytes("sales", 2).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(StoredBytes("sales", 2).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->GetDatasetVersion("sales", std::nullopt)->version, 1);
   ASSERT_EQ(registry_->ListDatasetVersions()->size(), 1u);
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "registry/codec.h"
 #include "registry/registry.h"
 
 namespace mlprod::registry::testing {
@@ -45,6 +46,24 @@ class RegistryTest : public ::testing::Test {
     registry_ = std::move(opened).value();
   }
 
+  // CreateDatasetVersion with `bytes` as both the upload and its stored form.
+  Result<DatasetVersion> CreateDataset(NewDatasetVersion spec, std::string_view bytes,
+                                       bool* existed) {
+    MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, registry_->blobs().NewWriter());
+    MLPROD_RETURN_IF_ERROR(writer->Append(bytes));
+    MLPROD_ASSIGN_OR_RETURN(spec.sha256, Sha256Hex(bytes));
+    spec.size_bytes = static_cast<int64_t>(bytes.size());
+    return registry_->CreateDatasetVersion(spec, writer.get(), existed);
+  }
+
+  // The stored bytes of a version, or the error.
+  Result<std::string> StoredBytes(std::string_view name, int version) {
+    MLPROD_ASSIGN_OR_RETURN(Registry::DatasetBlob blob, registry_->OpenDatasetBlob(name, version));
+    std::string bytes(blob.reader->size(), '\0');
+    MLPROD_RETURN_IF_ERROR(blob.reader->ReadAt(0, bytes.size(), bytes.data()));
+    return bytes;
+  }
+
   DatasetVersion AddDataset(const std::string& name, const std::string& bytes) {
     NewDatasetVersion spec;
     spec.name = name;
@@ -53,7 +72,7 @@ class RegistryTest : public ::testing::Test {
     spec.parse_options = R"({"delimiter":","})";
     spec.created_by = "alice";
     bool existed = true;
-    Result<DatasetVersion> d = registry_->CreateDatasetVersion(spec, bytes, &existed);
+    Result<DatasetVersion> d = CreateDataset(spec, bytes, &existed);
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     EXPECT_FALSE(existed);
     return d.ok() ? *d : DatasetVersion{};

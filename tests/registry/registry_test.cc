@@ -101,7 +101,7 @@ TEST_F(RegistryTest, ReopenKeepsEverything) {
   EXPECT_EQ(got->columns[1].name, "country");
   EXPECT_EQ(got->columns[1].missing, 1);
   EXPECT_EQ(got->parse_options, d.parse_options);
-  EXPECT_EQ(*registry_->ReadDatasetBytes("salary", 1), "x,y\n1,2\n");
+  EXPECT_EQ(*StoredBytes("salary", 1), "x,y\n1,2\n");
   EXPECT_TRUE(registry_->GetExperiment("tuning").ok());
   Result<registry::Run> got_run = registry_->GetRun(run.id);
   ASSERT_TRUE(got_run.ok());
@@ -131,15 +131,15 @@ TEST_F(RegistryTest, DatasetVersionsCountPerName) {
   EXPECT_EQ((*all)[2].name + "@" + std::to_string((*all)[2].version), "a@3");
   EXPECT_EQ((*all)[3].name + "@" + std::to_string((*all)[3].version), "b@1");
   EXPECT_EQ(registry_->GetDatasetVersion("a", std::nullopt)->version, 3);
-  EXPECT_EQ(*registry_->ReadDatasetBytes("a", 2), "2");
+  EXPECT_EQ(*StoredBytes("a", 2), "2");
 }
 
 TEST_F(RegistryTest, IdenticalBytesReturnTheExistingVersion) {
   DatasetVersion first = AddDataset("salary", "x,y\n1,2\n");
   AddDataset("salary", "x,y\n5,6\n");
-  NewDatasetVersion spec{"salary", 1, {}, "", "bob"};
+  NewDatasetVersion spec{"salary", 1, {}, "", "bob", "", 0};
   bool existed = false;
-  Result<DatasetVersion> again = registry_->CreateDatasetVersion(spec, "x,y\n1,2\n", &existed);
+  Result<DatasetVersion> again = CreateDataset(spec, "x,y\n1,2\n", &existed);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(existed);
   EXPECT_EQ(again->version, 1);
@@ -160,7 +160,7 @@ TEST_F(RegistryTest, DatasetRecordsSha256AndSize) {
 TEST_F(RegistryTest, EmptyUploadIsStoredAsIs) {
   DatasetVersion d = AddDataset("empty", "");
   EXPECT_EQ(d.size_bytes, 0);
-  EXPECT_EQ(*registry_->ReadDatasetBytes("empty", 1), "");
+  EXPECT_EQ(*StoredBytes("empty", 1), "");
 }
 
 TEST_F(RegistryTest, FailedDatasetInsertLeavesNoBlobBehind) {
@@ -168,9 +168,9 @@ TEST_F(RegistryTest, FailedDatasetInsertLeavesNoBlobBehind) {
   // Make the next insert fail inside SQLite, after the blob was written.
   QueryText(dir_.path(),
             "CREATE TRIGGER reject BEFORE INSERT ON datasets BEGIN SELECT RAISE(ABORT, 'no'); END");
-  NewDatasetVersion spec{"salary", 1, {}, "", "bob"};
+  NewDatasetVersion spec{"salary", 1, {}, "", "bob", "", 0};
   bool existed = true;
-  Result<DatasetVersion> d = registry_->CreateDatasetVersion(spec, "2", &existed);
+  Result<DatasetVersion> d = CreateDataset(spec, "2", &existed);
   EXPECT_EQ(d.status().code(), StatusCode::kInternal);
   EXPECT_FALSE(existed);
   EXPECT_EQ(CountFiles(fs::path(dir_.path()) / "blobs"), 1);
@@ -207,9 +207,9 @@ TEST(ValidateNameTest, AcceptsIdentifiersUpTo128Characters) {
 
 TEST_F(RegistryTest, InvalidNamesAreRejectedAndNothingIsWritten) {
   const std::string before = QueryText(dir_.path(), "SELECT COUNT(*) FROM experiments");
-  NewDatasetVersion spec{"../evil", 1, {}, "", "eve"};
+  NewDatasetVersion spec{"../evil", 1, {}, "", "eve", "", 0};
   bool existed = true;
-  EXPECT_EQ(registry_->CreateDatasetVersion(spec, "x\n1\n", &existed).status().code(),
+  EXPECT_EQ(CreateDataset(spec, "x\n1\n", &existed).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_FALSE(existed);
   EXPECT_EQ(registry_->CreateExperiment("bad name", "eve").status().code(),
@@ -244,7 +244,7 @@ TEST_F(RegistryTest, UnknownDatasetsAndExperimentsAreNotFound) {
   EXPECT_EQ(registry_->GetDatasetVersion("missing", std::nullopt).status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(registry_->GetDatasetVersion("known", 2).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(registry_->ReadDatasetBytes("known", 2).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(StoredBytes("known", 2).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->GetExperiment("nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(registry_->ListRuns("nope").status().code(), StatusCode::kNotFound);
 }
@@ -272,9 +272,11 @@ TEST_F(RegistryTest, FreeTextIsStoredVerbatim) {
                          1,
                          {{"naïve'col", "categorical", 0}},
                          R"({"na":["NA","'; DROP TABLE datasets; --"]})",
-                         "o'brien"};
+                         "o'brien",
+                         "",
+                         0};
   bool existed = false;
-  ASSERT_TRUE(registry_->CreateDatasetVersion(spec, "a", &existed).ok());
+  ASSERT_TRUE(CreateDataset(spec, "a", &existed).ok());
   Result<DatasetVersion> got = registry_->GetDatasetVersion("text", 1);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->columns[0].name, "naïve'col");

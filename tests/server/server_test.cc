@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "client/mlprod_client.h"
 #include "server/mlprod_server.h"
@@ -253,6 +254,36 @@ TEST_F(ServerTest, SubmitWithUnknownColumnIsInvalidAndStoresNoRun) {
   auto list_context = client_->NewContext();
   ASSERT_TRUE(client_->training().ListRuns(list_context.get(), {}, &runs).ok());
   EXPECT_EQ(runs.runs_size(), 0);
+}
+
+// A data dir from before column files keeps the uploaded CSV text itself ("datasets/N.csv"): it is
+// parsed on first use, so older versions still train.
+TEST_F(ServerTest, VersionStoredAsCsvTextBeforeColumnFilesStillTrains) {
+  const std::string csv = WriteCsv(false);
+  ASSERT_EQ(Upload(csv, "lin").version(), 1);
+  const v1::Run fresh = Train("lin", "y ~ x + g");
+  client_.reset();
+  server_.reset();
+
+  const fs::path blobs = fs::path(dir_) / "data" / "blobs" / "datasets";
+  fs::copy_file(csv, blobs / "1.csv");
+  fs::remove(blobs / "1.cols");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((fs::path(dir_) / "data" / "mlprod.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE datasets SET blob_key = 'datasets/1.csv'", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  StartServer();
+  const v1::Run again = Train("lin", "y ~ x + g");
+  EXPECT_EQ(again.metrics().at("test_rmse"), fresh.metrics().at("test_rmse"));
+  v1::GetDatasetRequest request;
+  request.mutable_dataset()->set_name("lin");
+  v1::DescribeDatasetResponse described;
+  auto context = client_->NewContext();
+  ASSERT_TRUE(client_->datasets().DescribeDataset(context.get(), request, &described).ok());
+  EXPECT_EQ(described.columns(0).count(), 400);
 }
 
 }  // namespace

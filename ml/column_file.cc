@@ -1,0 +1,191 @@
+#include "ml/column_file.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace mlprod::ml {
+namespace {
+
+constexpr std::string_view kMagic = "MLPCOLS1";
+constexpr size_t kTrailer = 16;  // footer size + magic
+
+Status Corrupt(const std::string& why) { return Status::DataLoss("column file: " + why); }
+
+}  // namespace
+
+Status ColumnFileWriter::Write(std::string_view bytes) {
+  MLPROD_RETURN_IF_ERROR(append_(bytes));
+  size_ += bytes.size();
+  return Status::Ok();
+}
+
+ColumnFileWriter::Part* ColumnFileWriter::PartFor(size_t column, size_t first_row, size_t rows) {
+  auto it = std::lower_bound(blocks_.begin(), blocks_.end(), first_row,
+                             [](const Block& b, size_t row) { return b.first_row < row; });
+  if (it == blocks_.end() || it->first_row != first_row) {
+    const size_t next_row = blocks_.empty() ? 0 : blocks_.back().first_row + blocks_.back().rows;
+    if (it != blocks_.end() || first_row != next_row) return nullptr;
+    blocks_.push_back({first_row, rows, {}});
+    it = blocks_.end() - 1;
+  }
+  if (it->rows != rows) return nullptr;
+  if (column >= it->parts.size()) it->parts.resize(column + 1);
+  return &it->parts[column];
+}
+
+Status ColumnFileWriter::PutNumbers(size_t column, size_t first_row,
+                                    const std::vector<double>& values) {
+  if (size_ == 0) MLPROD_RETURN_IF_ERROR(Write(kMagic));
+  Part* part = PartFor(column, first_row, values.size());
+  if (part == nullptr) return Status::Internal("column file: blocks out of order");
+  *part = {size_, false, true};
+  return Write({reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double)});
+}
+
+Status ColumnFileWriter::PutCodes(size_t column, size_t first_row,
+                                  const std::vector<int32_t>& codes) {
+  if (size_ == 0) MLPROD_RETURN_IF_ERROR(Write(kMagic));
+  Part* part = PartFor(column, first_row, codes.size());
+  if (part == nullptr) return Status::Internal("column file: blocks out of order");
+  *part = {size_, true, true};
+  MLPROD_RETURN_IF_ERROR(
+      Write({reinterpret_cast<const char*>(codes.data()), codes.size() * sizeof(int32_t)}));
+  static constexpr char kZeros[8] = {};
+  return Write({kZeros, (8 - size_ % 8) % 8});  // keep every part 8-byte aligned
+}
+
+Status ColumnFileWriter::Finish(const CsvColumns& layout) {
+  if (size_ == 0) MLPROD_RETURN_IF_ERROR(Write(kMagic));
+  nlohmann::json columns = nlohmann::json::array();
+  for (size_t c = 0; c < layout.columns.size(); ++c) {
+    const Column& col = layout.columns[c];
+    columns.push_back({{"name", col.name},
+                       {"type", std::string(ColumnTypeName(col.type))},
+                       {"missing", col.missing},
+                       {"levels", col.levels},
+                       {"remap", layout.remap[c]}});
+  }
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const Block& b : blocks_) {
+    if (b.parts.size() != layout.columns.size())
+      return Status::Internal("column file: short block");
+    nlohmann::json parts = nlohmann::json::array();
+    for (size_t c = 0; c < b.parts.size(); ++c) {
+      const Part& p = b.parts[c];
+      const bool numeric = layout.columns[c].type == ColumnType::kNumeric;
+      if (!p.set || p.codes == numeric) return Status::Internal("column file: part of wrong type");
+      parts.push_back({p.offset, p.codes ? "i32" : "f64"});
+    }
+    blocks.push_back({{"first_row", b.first_row}, {"rows", b.rows}, {"parts", std::move(parts)}});
+  }
+  const std::string footer =
+      nlohmann::json{{"rows", layout.rows}, {"columns", columns}, {"blocks", blocks}}.dump();
+  MLPROD_RETURN_IF_ERROR(Write(footer));
+  const uint64_t footer_size = footer.size();
+  char trailer[kTrailer];
+  std::memcpy(trailer, &footer_size, 8);
+  std::memcpy(trailer + 8, kMagic.data(), 8);
+  return Write({trailer, kTrailer});
+}
+
+namespace {
+
+template <typename T>
+Status ReadPart(const ReadAt& read, uint64_t limit, uint64_t offset, size_t rows, T* out) {
+  const uint64_t bytes = static_cast<uint64_t>(rows) * sizeof(T);
+  if (offset < kMagic.size() || offset > limit || bytes > limit - offset) {
+    return Corrupt("a block lies outside the data");
+  }
+  return read(offset, bytes, reinterpret_cast<char*>(out));
+}
+
+Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint64_t data_end,
+                         const std::vector<std::string>* only) {
+  Frame frame;
+  frame.rows = footer.at("rows").get<size_t>();
+  const nlohmann::json& columns = footer.at("columns");
+  std::vector<size_t> wanted;  // file column of each frame column
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const std::string name = columns[c].at("name").get<std::string>();
+    if (only == nullptr || std::find(only->begin(), only->end(), name) != only->end()) {
+      wanted.push_back(c);
+    }
+  }
+  if (only != nullptr && wanted.size() != only->size()) {
+    for (const std::string& name : *only) {
+      auto named = [&](size_t c) { return columns[c].at("name").get<std::string>() == name; };
+      if (std::none_of(wanted.begin(), wanted.end(), named)) {
+        return Status::NotFound("no column '" + name + "' in the dataset");
+      }
+    }
+  }
+  const nlohmann::json& blocks = footer.at("blocks");
+  for (size_t c : wanted) {
+    const nlohmann::json& meta = columns[c];
+    Column& col = frame.columns.emplace_back();
+    col.name = meta.at("name").get<std::string>();
+    const Result<ColumnType> type = ParseColumnType(meta.at("type").get<std::string>());
+    if (!type.ok()) return Corrupt(type.status().message());
+    col.type = *type;
+    col.missing = meta.at("missing").get<size_t>();
+    col.levels = meta.at("levels").get<std::vector<std::string>>();
+    const bool numeric = col.type == ColumnType::kNumeric;
+    if (numeric) {
+      col.values.resize(frame.rows);
+    } else {
+      col.codes.resize(frame.rows);
+    }
+    size_t next_row = 0;
+    for (const nlohmann::json& block : blocks) {
+      const size_t first = block.at("first_row").get<size_t>();
+      const size_t rows = block.at("rows").get<size_t>();
+      const nlohmann::json& part = block.at("parts").at(c);
+      if (first != next_row || rows > frame.rows - first) return Corrupt("blocks do not tile");
+      if ((part.at(1).get<std::string>() == "f64") != numeric) return Corrupt("part type");
+      const uint64_t offset = part.at(0).get<uint64_t>();
+      MLPROD_RETURN_IF_ERROR(numeric ? ReadPart(read, data_end, offset, rows, &col.values[first])
+                                     : ReadPart(read, data_end, offset, rows, &col.codes[first]));
+      next_row = first + rows;
+    }
+    if (next_row != frame.rows) return Corrupt("blocks do not cover every row");
+    if (numeric) continue;
+    const std::vector<int32_t> remap = meta.at("remap").get<std::vector<int32_t>>();
+    for (int32_t& code : col.codes) {
+      if (code < 0) continue;
+      if (static_cast<size_t>(code) >= remap.size() || remap[code] < 0 ||
+          static_cast<size_t>(remap[code]) >= col.levels.size()) {
+        return Corrupt("a code outside the levels of '" + col.name + "'");
+      }
+      code = remap[code];
+    }
+  }
+  return frame;
+}
+
+}  // namespace
+
+Result<Frame> ReadColumnFile(const ReadAt& read, uint64_t size,
+                             const std::vector<std::string>* only) {
+  if (size < kMagic.size() + kTrailer) return Corrupt("too short");
+  char trailer[kTrailer];
+  MLPROD_RETURN_IF_ERROR(read(size - kTrailer, kTrailer, trailer));
+  uint64_t footer_size;
+  std::memcpy(&footer_size, trailer, 8);
+  if (std::string_view(trailer + 8, 8) != kMagic) return Corrupt("no trailer");
+  if (footer_size > size - kMagic.size() - kTrailer) return Corrupt("footer size");
+  const uint64_t data_end = size - kTrailer - footer_size;
+  std::string text(footer_size, '\0');
+  MLPROD_RETURN_IF_ERROR(read(data_end, footer_size, text.data()));
+  const nlohmann::json footer = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (footer.is_discarded()) return Corrupt("footer is not JSON");
+  try {
+    return ReadFooter(read, footer, data_end, only);
+  } catch (const std::exception& e) {  // nlohmann: a field missing or of the wrong type
+    return Corrupt(std::string("footer: ") + e.what());
+  }
+}
+
+}  // namespace mlprod::ml
