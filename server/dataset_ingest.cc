@@ -47,6 +47,7 @@ void DatasetIngest::ParseQueued() {
     lock.unlock();
     Status parsed = csv_.Feed(chunk);
     lock.lock();
+    spare_.push_back(std::move(chunk));
     if (!parsed.ok()) {
       parse_status_ = std::move(parsed);
       changed_.notify_all();
@@ -67,7 +68,7 @@ Status DatasetIngest::StopParsing(bool abandon) {
   return parse_status_;
 }
 
-Status DatasetIngest::Add(std::string chunk) {
+Status DatasetIngest::Add(std::string_view chunk) {
   sha256_.Update(chunk);
   bytes_ += chunk.size();
   // The text is in the scratch file before the parser can need to read it back.
@@ -75,8 +76,14 @@ Status DatasetIngest::Add(std::string chunk) {
   std::unique_lock<std::mutex> lock(mu_);
   changed_.wait(lock, [this] { return queued_bytes_ < kMaxQueuedBytes || !parse_status_.ok(); });
   if (!parse_status_.ok()) return parse_status_;
-  queued_bytes_ += chunk.size();
-  queue_.push_back(std::move(chunk));
+  std::string buffer;
+  if (!spare_.empty()) {
+    buffer = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  buffer.assign(chunk);
+  queued_bytes_ += buffer.size();
+  queue_.push_back(std::move(buffer));
   changed_.notify_all();
   return Status::Ok();
 }

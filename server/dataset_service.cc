@@ -92,7 +92,7 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
       return ToGrpcStatus(Status::ResourceExhausted(
           "upload exceeds the server's limit of " + std::to_string(max_upload_bytes_) + " bytes"));
     }
-    Status added = (*ingest)->Add(std::move(*message.mutable_chunk()));
+    Status added = (*ingest)->Add(message.chunk());
     if (!added.ok()) return ToGrpcStatus(added);
   }
 

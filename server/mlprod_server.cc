@@ -69,6 +69,10 @@ class MlprodServerImpl final : public MlprodServer {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
     builder.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+    // A stream's receive window may grow as bandwidth probes ask; cap it so an upload's unread
+    // bytes stay a few megabytes however fast the client sends.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     builder.RegisterService(&dataset_service_);
     builder.RegisterService(&training_service_);
     builder.RegisterService(&registry_service_);
