@@ -66,6 +66,11 @@ grpc::Status MlprodClient::UploadFile(const v1::UploadHeader& header, const std:
     message.set_chunk(chunk.data(), static_cast<size_t>(n));
     open = writer->Write(message);
   }
+  if (in.bad()) {  // a read error part-way: send no partial file
+    context->TryCancel();
+    writer->Finish();
+    return grpc::Status(grpc::StatusCode::INTERNAL, "error reading file " + path);
+  }
   writer->WritesDone();
   return writer->Finish();
 }

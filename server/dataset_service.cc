@@ -96,6 +96,10 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
     if (!added.ok()) return ToGrpcStatus(added);
   }
 
+  // A client that went away mid-upload also ends the stream: its bytes are not a file.
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "upload cancelled before its end");
+  }
   registry::NewDatasetVersion spec;
   spec.name = header.name();
   spec.parse_options = EncodeCsvOptions(*options);

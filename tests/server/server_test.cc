@@ -286,5 +286,36 @@ TEST_F(ServerTest, VersionStoredAsCsvTextBeforeColumnFilesStillTrains) {
   EXPECT_EQ(described.columns(0).count(), 400);
 }
 
+// A client that cancels mid-upload leaves no version and no file behind.
+TEST_F(ServerTest, UploadCancelledPartWayStoresNothing) {
+  grpc::ClientContext context;
+  v1::DatasetVersion response;
+  auto writer = client_->datasets().UploadDataset(&context, &response);
+  v1::UploadDatasetRequest message;
+  message.mutable_header()->set_name("half");
+  ASSERT_TRUE(writer->Write(message));
+  message.set_chunk("x,y\n1,2\n3,4\n");
+  ASSERT_TRUE(writer->Write(message));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server has read the chunk
+  context.TryCancel();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // The server may still be finishing its side: wait for its scratch files to go.
+  const fs::path blobs = fs::path(dir_) / "data" / "blobs";
+  auto files = [&] {
+    size_t n = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(blobs)) n += entry.is_regular_file();
+    return n;
+  };
+  for (int i = 0; i < 200 && files() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(files(), 0u);
+  v1::ListDatasetsResponse list;
+  auto list_context = client_->NewContext();
+  ASSERT_TRUE(client_->datasets().ListDatasets(list_context.get(), {}, &list).ok());
+  EXPECT_EQ(list.datasets_size(), 0);
+}
+
 }  // namespace
 }  // namespace mlprod
