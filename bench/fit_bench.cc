@@ -1,5 +1,5 @@
-// OLS fit time: ml::Train (scaling, pivoted QR in long double, refinement, full summary) against
-// Eigen's unpivoted HouseholderQR solve of the same design — the floor for a QR-based fit here.
+// OLS fit time: ml::Train (design read in place, scaling, streaming QR, aliasing, refinement,
+// full summary, fitted values) against Eigen's unpivoted HouseholderQR solve of the same design.
 #include <random>
 #include <string>
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -12,6 +12,13 @@ namespace mlprod::ml {
 namespace {
 
 bool IsFactorType(ColumnType t) { return t != ColumnType::kNumeric; }
+
+// Branch-free count over n values, vectorised as HasNaN is.
+size_t CountNonFinite(const double* v, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += (v[i] - v[i]) != 0.0;  // inf - inf and NaN are NaN
+  return count;
+}
 
 // Evaluates `expr` on n rows at once into out[0..n): each node of the tree is one pass over the
 // rows doing what EvalExpr does for one row, so every value has the bits EvalExpr gives it.
@@ -43,7 +50,7 @@ void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double*
       break;
   }
   EvalColumn(expr.args[0], n, column_of, out);
-  auto rhs = std::make_unique_for_overwrite<double[]>(n);
+  auto rhs = AllocateDoubles(n);
   EvalColumn(expr.args[1], n, column_of, rhs.get());
   switch (expr.op) {
     case Op::kAdd:
@@ -68,18 +75,54 @@ void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double*
 
 }  // namespace
 
+bool HasNaN(const double* values, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += values[i] != values[i];
+  return count > 0;
+}
+
+std::vector<double>& InputTable::MutableColumn(size_t c) {
+  if (!borrowed.empty() && borrowed[c] != nullptr) {
+    columns[c].assign(borrowed[c], borrowed[c] + rows);
+    borrowed[c] = nullptr;
+  }
+  return columns[c];
+}
+
+void InputTable::KeepRows(const std::vector<bool>& keep) {
+  size_t kept = 0;
+  for (size_t r = 0; r < rows; ++r) kept += keep[r];
+  if (kept == rows) return;
+  if (row_numbers.empty()) {
+    row_numbers.resize(rows);
+    for (size_t r = 0; r < rows; ++r) row_numbers[r] = r + 1;
+  }
+  for (size_t c = 0; c < columns.size(); ++c) MutableColumn(c);
+  size_t out = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    if (!keep[r]) continue;
+    for (auto& col : columns) col[out] = col[r];
+    row_numbers[out] = row_numbers[r];
+    ++out;
+  }
+  for (auto& col : columns) col.resize(out);
+  row_numbers.resize(out);
+  rows = out;
+}
+
 Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColumn>& signature,
                                  const std::vector<size_t>& rows) {
   const size_t n = rows.size();
   InputTable table;
   table.rows = n;
-  table.row_numbers.reserve(n);
-  bool identity = n == frame.rows;  // every row in order: numeric columns are copied whole
-  for (size_t i = 0; i < n; ++i) {
-    table.row_numbers.push_back(rows[i] + 1);
-    identity = identity && rows[i] == i;
+  bool identity = n == frame.rows;  // every row in order: numeric columns are borrowed
+  for (size_t i = 0; i < n && identity; ++i) identity = rows[i] == i;
+  if (!identity) {
+    table.row_numbers.reserve(n);
+    for (size_t r : rows) table.row_numbers.push_back(r + 1);
   }
   table.columns.reserve(signature.size());
+  table.borrowed.assign(signature.size(), nullptr);
   for (const InputColumn& in : signature) {
     const Column* col = frame.Find(in.name);
     if (col == nullptr) return Status::InvalidArgument("column '" + in.name + "' is missing");
@@ -89,7 +132,7 @@ Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColu
         return Status::InvalidArgument("column '" + in.name + "' must be numeric, not " +
                                        std::string(ColumnTypeName(col->type)));
       if (identity) {
-        values.assign(col->values.begin(), col->values.begin() + n);
+        table.borrowed[table.columns.size()] = col->values.data();
       } else {
         values.reserve(n);
         for (size_t r : rows) values.push_back(col->values[r]);
@@ -131,7 +174,7 @@ std::vector<double> ComputeImputation(const InputTable& table,
                                       MissingStrategy strategy) {
   std::vector<double> out(signature.size(), NAN);
   for (size_t c = 0; c < signature.size(); ++c) {
-    const std::vector<double>& v = table.columns[c];
+    const std::span<const double> v(table.column(c), table.rows);
     if (signature[c].type != ColumnType::kNumeric) {
       std::vector<size_t> counts(signature[c].levels.size(), 0);
       for (double x : v)
@@ -162,11 +205,13 @@ std::vector<double> ComputeImputation(const InputTable& table,
 Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy missing,
                    const std::vector<double>& imputation, InputTable* table) {
   for (size_t c = 0; c < signature.size(); ++c) {
+    if (!HasNaN(table->column(c), table->rows)) continue;  // nothing to fill or copy
+    std::vector<double>& values = table->MutableColumn(c);
     for (size_t r = 0; r < table->rows; ++r) {
-      double& v = table->columns[c][r];
+      double& v = values[r];
       if (!std::isnan(v)) continue;
       if (missing == MissingStrategy::kDrop || std::isnan(imputation[c]))
-        return Status::InvalidArgument("row " + std::to_string(table->row_numbers[r]) +
+        return Status::InvalidArgument("row " + std::to_string(table->RowNumber(r)) +
                                        ", column '" + signature[c].name + "': missing value");
       v = imputation[c];
     }
@@ -299,17 +344,24 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
 }
 
 Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
+  MLPROD_ASSIGN_OR_RETURN(ColumnMatrix columns, BuildColumns(table));
+  const size_t n = columns.rows();
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(columns.cols()));
+  for (size_t j = 0; j < columns.cols(); ++j)
+    std::copy(columns.col(j), columns.col(j) + n, x.col(static_cast<Eigen::Index>(j)).data());
+  return x;
+}
+
+Result<ColumnMatrix> Design::BuildColumns(const InputTable& table) const {
   if (!fitted_)
     return Status::FailedPrecondition("the formula's poly()/ns() terms have not been fitted");
   const size_t n = table.rows;
   // Input columns are resolved by name once per expression node, not per row.
-  auto column_of = [&](const std::string& name) {
-    return table.columns[input_index_.at(name)].data();
-  };
+  auto column_of = [&](const std::string& name) { return table.column(input_index_.at(name)); };
 
   // The numeric variables, one column of n values per slot. A bare column is read in place.
   std::vector<const double*> slot(value_slots_);
-  std::vector<std::unique_ptr<double[]>> owned;
+  std::vector<DoubleBuffer> owned;
   std::vector<double> basis;
   for (int v : numeric_vars_) {
     const Variable& var = formula_.variables[v];
@@ -318,7 +370,7 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
       slot[at] = column_of(var.expr.name);
       continue;
     }
-    auto x = std::make_unique_for_overwrite<double[]>(n);
+    auto x = AllocateDoubles(n);
     EvalColumn(var.expr, n, column_of, x.get());
     if (var.kind == Variable::Kind::kPlain) {
       slot[at] = x.get();
@@ -330,7 +382,7 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
     basis.resize(width);
     std::vector<double*> out(width);
     for (size_t k = 0; k < width; ++k) {
-      owned.push_back(std::make_unique_for_overwrite<double[]>(n));
+      owned.push_back(AllocateDoubles(n));
       out[k] = owned.back().get();
       slot[at + k] = out[k];
     }
@@ -345,13 +397,17 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
 
   // Column by column. A term's column is the product of one value per factor, first factor
   // varying fastest, multiplied left to right: (v1 * v2) * v3 (R's model.matrix order; a row
-  // built alone gets the same bits).
-  Eigen::MatrixXd x(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(names_.size()));
-  Eigen::Index at = 0;
-  if (formula_.intercept) x.col(at++).setOnes();
+  // built alone gets the same bits). A term that is one input column as it is reads it in place.
+  ColumnMatrix x(n);
+  if (formula_.intercept) std::fill_n(x.AddOwned(), n, 1.0);
   for (const Term& term : terms_) {
-    for (size_t c = 0; c < term.width; ++c, ++at) {
-      double* out = x.col(at).data();
+    if (term.factors.size() == 1 && term.factors[0].input < 0 &&
+        formula_.variables[term.factors[0].variable].IsColumn()) {
+      x.AddBorrowed(slot[var_offset_[term.factors[0].variable]]);
+      continue;
+    }
+    for (size_t c = 0; c < term.width; ++c) {
+      double* out = x.AddOwned();
       size_t rest = c;
       bool first = true;
       for (const Factor& factor : term.factors) {
@@ -365,7 +421,7 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
             for (size_t r = 0; r < n; ++r) out[r] *= v[r];
           }
         } else {
-          const double* codes = table.columns[factor.input].data();
+          const double* codes = table.column(factor.input);
           const double level = factor.levels[j + (factor.full ? 0 : 1)];
           if (first) {
             for (size_t r = 0; r < n; ++r) out[r] = codes[r] == level ? 1.0 : 0.0;
@@ -379,10 +435,10 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
   }
 
   // The first non-finite value in row order (then column order) names the error.
-  size_t bad_row = n;
-  Eigen::Index bad_col = 0;
-  for (Eigen::Index j = 0; j < x.cols(); ++j) {
-    const double* v = x.col(j).data();
+  size_t bad_row = n, bad_col = 0;
+  for (size_t j = 0; j < x.cols(); ++j) {
+    const double* v = x.col(j);
+    if (CountNonFinite(v, bad_row) == 0) continue;
     for (size_t r = 0; r < bad_row; ++r) {
       if (!std::isfinite(v[r])) {
         bad_row = r;
@@ -392,7 +448,7 @@ Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
     }
   }
   if (bad_row < n)
-    return Status::InvalidArgument("row " + std::to_string(table.row_numbers[bad_row]) +
+    return Status::InvalidArgument("row " + std::to_string(table.RowNumber(bad_row)) +
                                    ", term '" + names_[bad_col] + "': value is not finite");
   return x;
 }
@@ -416,7 +472,7 @@ Status Design::FitVariable(int v, const std::vector<double>& x) {
 
 Status Design::Fit(const InputTable& training) {
   auto column_of = [&](const std::string& name) {
-    return training.columns[input_index_.at(name)].data();
+    return training.column(input_index_.at(name));
   };
   for (int v : numeric_vars_) {
     const Variable& var = formula_.variables[v];
@@ -425,7 +481,7 @@ Status Design::Fit(const InputTable& training) {
     EvalColumn(var.expr, training.rows, column_of, x.data());
     for (size_t r = 0; r < training.rows; ++r) {
       if (!std::isfinite(x[r]))
-        return Status::InvalidArgument("row " + std::to_string(training.row_numbers[r]) +
+        return Status::InvalidArgument("row " + std::to_string(training.RowNumber(r)) +
                                        ", term '" + var.label + "': value is not finite");
     }
     MLPROD_RETURN_IF_ERROR(FitVariable(v, x));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ml/basis.h"
+#include "ml/column_matrix.h"
 #include "ml/formula.h"
 #include "ml/frame.h"
 #include "ml/model.h"
@@ -31,15 +32,39 @@ namespace mlprod::ml {
 
 struct InputTable {
   size_t rows = 0;
-  std::vector<size_t> row_numbers;           // 1-based, as error messages name the rows
-  std::vector<std::vector<double>> columns;  // per signature column
+  // The 1-based frame row of each table row, as error messages name the rows; empty when the
+  // table's rows are the frame's rows 1..rows in order.
+  std::vector<size_t> row_numbers;
+  // Per signature column: its values, or empty when `borrowed` holds them.
+  std::vector<std::vector<double>> columns;
+  // Empty, or per signature column: the values read in place from a Frame (null when `columns`
+  // holds them). The Frame must then outlive the table.
+  std::vector<const double*> borrowed;
+
+  const double* column(size_t c) const {
+    return !borrowed.empty() && borrowed[c] != nullptr ? borrowed[c] : columns[c].data();
+  }
+  // Column c to change in place; a borrowed column is copied into `columns` first.
+  std::vector<double>& MutableColumn(size_t c);
+  size_t RowNumber(size_t r) const { return row_numbers.empty() ? r + 1 : row_numbers[r]; }
+  // Keeps the rows r with keep[r], in order.
+  void KeepRows(const std::vector<bool>& keep);
 };
 
+// Whether any of the n values is NaN (branch-free, vectorised: a column is scanned at memory
+// speed, and only one with a missing cell needs a walk row by row).
+bool HasNaN(const double* values, size_t n);
+
 // Reads the signature columns of `frame` at `rows` (0-based). Category and boolean cells are
-// mapped to the signature's levels by their text. INVALID_ARGUMENT naming the column for an absent
-// or wrongly typed column, and the 1-based row for a level not seen in training.
+// mapped to the signature's levels by their text. When `rows` is every row in order, numeric
+// columns are borrowed from `frame` rather than copied (see InputTable). INVALID_ARGUMENT naming
+// the column for an absent or wrongly typed column, and the 1-based row for a level not seen in
+// training.
 Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColumn>& signature,
                                  const std::vector<size_t>& rows);
+// A temporary frame would not outlive the table that may borrow from it.
+Result<InputTable> ExtractInputs(const Frame&& frame, const std::vector<InputColumn>& signature,
+                                 const std::vector<size_t>& rows) = delete;
 
 // Per-column imputation values from `table` (mean or median for numeric columns, the most frequent
 // level's code otherwise; ties go to the first level). NaN when a column has no value at all.
@@ -90,6 +115,10 @@ class Design {
   // whether its row is built alone or among others, so training and serving agree. The error names
   // the first non-finite value in row order, then column order.
   Result<Eigen::MatrixXd> Build(const InputTable& table) const;
+  // The same columns without copying the bare numeric ones: they are read in place from `table`
+  // (which, and whose borrowed Frame, must outlive the result); the others are computed into
+  // buffers the result owns. Build is this, copied into one matrix.
+  Result<ColumnMatrix> BuildColumns(const InputTable& table) const;
 
  private:
   struct Factor {

@@ -21,70 +21,67 @@ constexpr int kFormatVersion = 1;
 constexpr const char* kNoResponse = "`.no_response`";
 constexpr const char* kNoResponseName = ".no_response";
 
-// Reads rows `rows`: inputs and the response, dropping a row with a missing response, and under
-// kDrop one with any missing input. Returns the number of rows dropped.
+// Drops the test rows with a missing cell the imputation cannot fill, then fills the rest.
+void ImputeTestRows(const std::vector<InputColumn>& signature, MissingStrategy missing,
+                    const std::vector<double>& imputation, InputTable* t, std::vector<double>* y) {
+  std::vector<bool> keep(t->rows, true);
+  for (size_t c = 0; c < signature.size(); ++c) {
+    if (!HasNaN(t->column(c), t->rows)) continue;
+    std::vector<double>& values = t->MutableColumn(c);
+    for (size_t r = 0; r < t->rows; ++r) {
+      if (!std::isnan(values[r])) continue;
+      if (missing == MissingStrategy::kDrop || std::isnan(imputation[c]))
+        keep[r] = false;
+      else
+        values[r] = imputation[c];
+    }
+  }
+  if (!y->empty()) {
+    size_t out = 0;
+    for (size_t r = 0; r < t->rows; ++r)
+      if (keep[r]) (*y)[out++] = (*y)[r];
+    y->resize(out);
+  }
+  t->KeepRows(keep);
+}
+
+}  // namespace
+
 Result<size_t> ReadRows(const Frame& frame, const Column* response,
                         const std::vector<InputColumn>& signature, const std::vector<size_t>& rows,
                         MissingStrategy missing, InputTable* table, std::vector<double>* y) {
   MLPROD_ASSIGN_OR_RETURN(*table, ExtractInputs(frame, signature, rows));
-  std::vector<bool> keep(rows.size(), true);
-  if (response != nullptr) y->resize(rows.size());
-  size_t dropped = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (response != nullptr) {
+  const size_t n = rows.size();
+  std::vector<bool> keep(n, true);
+  if (response != nullptr) {
+    y->resize(n);
+    for (size_t i = 0; i < n; ++i)
       (*y)[i] = response->type == ColumnType::kNumeric
                     ? response->values[rows[i]]
                     : (response->codes[rows[i]] < 0 ? NAN : response->codes[rows[i]]);
-      if (std::isnan((*y)[i])) keep[i] = false;
+    if (HasNaN(y->data(), n))
+      for (size_t i = 0; i < n; ++i) keep[i] = keep[i] && !std::isnan((*y)[i]);
+  }
+  if (missing == MissingStrategy::kDrop) {
+    for (size_t c = 0; c < signature.size(); ++c) {
+      const double* v = table->column(c);
+      if (!HasNaN(v, n)) continue;
+      for (size_t i = 0; i < n; ++i) keep[i] = keep[i] && !std::isnan(v[i]);
     }
-    if (missing == MissingStrategy::kDrop)
-      for (const auto& col : table->columns)
-        if (std::isnan(col[i])) keep[i] = false;
-    if (!keep[i]) ++dropped;
   }
-  size_t out = 0;
-  for (size_t r = 0; r < table->rows; ++r) {
-    if (!keep[r]) continue;
-    for (auto& col : table->columns) col[out] = col[r];
-    table->row_numbers[out] = table->row_numbers[r];
-    if (response != nullptr) (*y)[out] = (*y)[r];
-    ++out;
+  size_t dropped = 0;
+  if (response != nullptr) {
+    size_t out = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (keep[i]) (*y)[out++] = (*y)[i];
+    y->resize(out);
+    dropped = n - out;
+  } else {
+    for (size_t i = 0; i < n; ++i) dropped += !keep[i];
   }
-  for (auto& col : table->columns) col.resize(out);
-  table->row_numbers.resize(out);
-  if (response != nullptr) y->resize(out);
-  table->rows = out;
+  table->KeepRows(keep);
   return dropped;
 }
-
-// Drops the test rows with a missing cell the imputation cannot fill, then fills the rest.
-void ImputeTestRows(const std::vector<InputColumn>& signature, MissingStrategy missing,
-                    const std::vector<double>& imputation, InputTable* t, std::vector<double>* y) {
-  size_t out = 0;
-  for (size_t r = 0; r < t->rows; ++r) {
-    bool ok = true;
-    for (size_t c = 0; c < signature.size(); ++c) {
-      double& v = t->columns[c][r];
-      if (!std::isnan(v)) continue;
-      if (missing == MissingStrategy::kDrop || std::isnan(imputation[c])) {
-        ok = false;
-      } else {
-        v = imputation[c];
-      }
-    }
-    if (!ok) continue;
-    for (auto& col : t->columns) col[out] = col[r];
-    t->row_numbers[out] = t->row_numbers[r];
-    if (!y->empty()) (*y)[out] = (*y)[r];
-    ++out;
-  }
-  for (auto& col : t->columns) col.resize(out);
-  t->row_numbers.resize(out);
-  if (!y->empty()) y->resize(out);
-  t->rows = out;
-}
-
-}  // namespace
 
 Result<ParsedFormula> ParseModelFormula(const std::string& text,
                                         const std::vector<std::string>& available, bool one_sided) {
@@ -149,9 +146,7 @@ Result<FitData> PrepareFitData(const Frame& frame, const Column* response, const
   return d;
 }
 
-void SamplePlotPoints(const std::vector<double>& fitted, const std::vector<double>& actual,
-                      FitReport* report) {
-  const size_t n = fitted.size();
+void SamplePlotPoints(const double* fitted, const double* actual, size_t n, FitReport* report) {
   const size_t keep = std::min(n, FitReport::kMaxPlotPoints);
   for (size_t k = 0; k < keep; ++k) {
     const size_t i = k * n / keep;

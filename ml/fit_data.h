@@ -1,6 +1,7 @@
-// Shared by the model kinds other than OLS: the formula/pipeline steps every kind runs the same
-// way (parse, split, read rows under the missing-data strategy, impute), the JSON form of a
-// fitted pipeline, and the assessment metrics. Internal to ml/; plain functions, thread-compatible.
+// Shared by the model kinds (OLS's Train uses ReadRows and the report helpers too): the
+// formula/pipeline steps every kind runs the same way (parse, split, read rows under the
+// missing-data strategy, impute), the JSON form of a fitted pipeline, and the assessment metrics.
+// Internal to ml/; plain functions, thread-compatible.
 #pragma once
 
 #include <Eigen/Dense>
@@ -25,6 +26,13 @@ Result<ParsedFormula> ParseModelFormula(const std::string& text,
 // The signature (input columns with types and levels) of `parsed` over `frame`.
 std::vector<InputColumn> SignatureOf(const Frame& frame, const ParsedFormula& parsed);
 
+// Reads `rows` of `frame`: the signature columns and, unless `response` is null, the response
+// into `y` (numeric value, or level code of a boolean/categorical column), dropping a row with a
+// missing response and, under kDrop, one with any missing input. Returns the number dropped.
+Result<size_t> ReadRows(const Frame& frame, const Column* response,
+                        const std::vector<InputColumn>& signature, const std::vector<size_t>& rows,
+                        MissingStrategy missing, InputTable* table, std::vector<double>* y);
+
 // Training and test rows after the split and the missing-data strategy, imputed.
 struct FitData {
   std::vector<double> imputation;  // per signature column; NaN = none
@@ -42,9 +50,9 @@ struct FitData {
 Result<FitData> PrepareFitData(const Frame& frame, const Column* response, const Design& design,
                                const TrainOptions& options);
 
-// Keeps at most FitReport::kMaxPlotPoints (fitted, actual) pairs, evenly spaced in row order.
-void SamplePlotPoints(const std::vector<double>& fitted, const std::vector<double>& actual,
-                      FitReport* report);
+// Keeps at most FitReport::kMaxPlotPoints of the n (fitted, actual) pairs, evenly spaced in row
+// order.
+void SamplePlotPoints(const double* fitted, const double* actual, size_t n, FitReport* report);
 
 // rmse, mae, r_squared (centred; NaN for a constant response) under `prefix` ("" or "test_").
 void AddRegressionMetrics(const std::vector<double>& y, const std::vector<double>& fitted,

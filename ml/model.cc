@@ -65,46 +65,6 @@ Frame SubFrame(const Frame& frame, const std::vector<size_t>& rows) {
 
 namespace {
 
-bool RowComplete(const InputTable& t, size_t r) {
-  for (const auto& col : t.columns)
-    if (std::isnan(col[r])) return false;
-  return true;
-}
-
-// Keeps the rows of `table` (and `y`) where keep[r].
-void FilterRows(const std::vector<bool>& keep, InputTable* table, std::vector<double>* y) {
-  size_t out = 0;
-  for (size_t r = 0; r < table->rows; ++r) {
-    if (!keep[r]) continue;
-    for (auto& col : table->columns) col[out] = col[r];
-    table->row_numbers[out] = table->row_numbers[r];
-    (*y)[out] = (*y)[r];
-    ++out;
-  }
-  for (auto& col : table->columns) col.resize(out);
-  table->row_numbers.resize(out);
-  y->resize(out);
-  table->rows = out;
-}
-
-// Reads the inputs and response at `rows`, dropping rows with a missing response, and under
-// kDrop rows with any missing input. Returns the number of rows dropped.
-Result<size_t> ReadRows(const Frame& frame, const Column& response,
-                        const std::vector<InputColumn>& signature, const std::vector<size_t>& rows,
-                        MissingStrategy missing, InputTable* table, std::vector<double>* y) {
-  MLPROD_ASSIGN_OR_RETURN(*table, ExtractInputs(frame, signature, rows));
-  y->resize(rows.size());
-  std::vector<bool> keep(rows.size());
-  size_t dropped = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    (*y)[i] = response.values[rows[i]];
-    keep[i] = !std::isnan((*y)[i]) && (missing != MissingStrategy::kDrop || RowComplete(*table, i));
-    if (!keep[i]) ++dropped;
-  }
-  FilterRows(keep, table, y);
-  return dropped;
-}
-
 Result<OlsOptions> ParseOlsParams(const std::map<std::string, std::string>& params) {
   OlsOptions o;
   for (const auto& [key, value] : params) {
@@ -369,24 +329,25 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   InputTable train;
   std::vector<double> y_train;
   MLPROD_ASSIGN_OR_RETURN(report.rows_dropped,
-                          ReadRows(frame, *response, design.signature(), train_rows,
+                          ReadRows(frame, response, design.signature(), train_rows,
                                    options.missing, &train, &y_train));
   if (train.rows == 0)
     return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
                                       std::to_string(report.rows_dropped) + " rows)");
   std::vector<double> imputation(signature.size(), NAN);
-  if (options.missing != MissingStrategy::kDrop)
+  if (options.missing != MissingStrategy::kDrop) {  // under kDrop ReadRows left no missing cell
     imputation = ComputeImputation(train, design.signature(), options.missing);
-  MLPROD_RETURN_IF_ERROR(FillMissing(design.signature(), options.missing, imputation, &train));
+    MLPROD_RETURN_IF_ERROR(FillMissing(design.signature(), options.missing, imputation, &train));
+  }
   MLPROD_RETURN_IF_ERROR(design.Fit(train));  // poly() coefficients, ns() knots
 
-  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design.Build(train));
-  Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(y_train.data(), y_train.size());
+  // The design's bare numeric columns are the frame's own (read in place, not copied).
+  MLPROD_ASSIGN_OR_RETURN(ColumnMatrix x, design.BuildColumns(train));
   if (!emit(0.3, "design matrix " + std::to_string(x.rows()) + " x " + std::to_string(x.cols()) +
                      " (" + std::to_string(report.rows_dropped) + " rows dropped)"))
     return cancelled;
 
-  MLPROD_ASSIGN_OR_RETURN(OlsFit fit, FitOls(x, y, ols_options));
+  MLPROD_ASSIGN_OR_RETURN(OlsFit fit, FitOls(x, y_train.data(), ols_options));
   std::string qr_line =
       "QR done: rank " + std::to_string(fit.rank) + " of " + std::to_string(x.cols());
   for (size_t j = 0; j < fit.aliased.size(); ++j)
@@ -398,10 +359,11 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   if (!emit(0.7, qr_line)) return cancelled;
 
   auto model = std::make_shared<OlsModel>(design, options.missing, imputation, fit);
-  MLPROD_ASSIGN_OR_RETURN(std::vector<double> fitted, model->PredictDesign(x));
+  const DoubleBuffer fitted = AllocateDoubles(x.rows());
+  OlsPredictColumns(fit, x, fitted.get());
   report.coefficients = OlsCoefficientTable(fit, design.column_names());
-  report.metrics = OlsMetrics(fit, design.intercept(), y, fitted);
-  SamplePlotPoints(fitted, y_train, &report);
+  report.metrics = OlsMetrics(fit, design.intercept(), y_train.data(), fitted.get());
+  SamplePlotPoints(fitted.get(), y_train.data(), fit.n, &report);
   report.sigma = fit.sigma;
   report.df_residual = fit.df_residual;
   report.n_obs = fit.n;
@@ -409,7 +371,7 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   if (!test_rows.empty()) {
     InputTable test;
     std::vector<double> y_test;
-    MLPROD_ASSIGN_OR_RETURN(size_t skipped, ReadRows(frame, *response, design.signature(),
+    MLPROD_ASSIGN_OR_RETURN(size_t skipped, ReadRows(frame, response, design.signature(),
                                                      test_rows, options.missing, &test, &y_test));
     (void)skipped;
     MLPROD_RETURN_IF_ERROR(model->Impute(&test));

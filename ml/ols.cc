@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ml/ols_tsqr.h"
+
 namespace mlprod::ml {
 namespace {
 
@@ -39,48 +41,9 @@ using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
 // Wampler: 3.4e3, a random N(0, 1) design with intercept: ~2.
 constexpr double kDoubleConditionLimit = 1e5;
 
-// Rows per block of the residual passes: the block's residuals stay in L1 while every kept
-// column's segment is streamed over them.
+// Rows per block of the residual and prediction passes: the block's residuals (or values) stay
+// in L1 while every kept column's segment is streamed over them.
 constexpr Eigen::Index kRowBlock = 256;
-
-// Rows per block of the streaming QR: the larger of these.
-constexpr Eigen::Index kTsqrMinRows = 2048;
-constexpr Eigen::Index kTsqrRowsPerColumn = 8;
-
-// One pass over the rows, block by block (streaming TSQR): returns the (p+1) x (p+1) upper
-// triangular R of [X S^-1, y] = Q R, where S^-1 is `inv_scale` (0 for a column aliased outright,
-// which then enters as zeros). Each block of rows is scaled into a buffer under the running R
-// and the stacked matrix is factored by Eigen's blocked Householder QR, so X is read once and the
-// work stays in cache. Householder QR is backward stable column by column, so R'R is the Gram
-// matrix of [X S^-1, y] up to rounding and the QR of R below gives the norms that a QR of X would.
-Eigen::MatrixXd StreamingR(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
-                           const Eigen::VectorXd& inv_scale) {
-  const Eigen::Index n = x.rows(), p = x.cols(), q = p + 1;
-  // Rows per block: several times q so that the stacked R costs little, and at most a few MB.
-  const Eigen::Index m = std::min(n, std::max<Eigen::Index>(kTsqrMinRows, kTsqrRowsPerColumn * q));
-  Eigen::MatrixXd b = Eigen::MatrixXd::Zero(q + m, q);
-  Eigen::VectorXd h(q), temp(q);
-  for (Eigen::Index i0 = 0; i0 < n; i0 += m) {
-    const Eigen::Index rows = std::min(m, n - i0);
-    for (Eigen::Index j = 0; j <= p; ++j) {
-      double* dst = b.col(j).data() + q;
-      if (j < p) {
-        const double* src = x.col(j).data() + i0;
-        const double s = inv_scale(j);
-        for (Eigen::Index i = 0; i < rows; ++i) dst[i] = src[i] * s;
-      } else {
-        const double* src = y.data() + i0;
-        for (Eigen::Index i = 0; i < rows; ++i) dst[i] = src[i];
-      }
-      for (Eigen::Index i = rows; i < m; ++i) dst[i] = 0;
-    }
-    Eigen::internal::householder_qr_inplace_blocked<Eigen::MatrixXd, Eigen::VectorXd>::run(
-        b, h, 48, temp.data());
-    // Keep R in the top q rows: clear the reflectors stored below its diagonal.
-    for (Eigen::Index j = 0; j + 1 < q; ++j) b.col(j).segment(j + 1, q - 1 - j).setZero();
-  }
-  return b.topRows(q);
-}
 
 // The aliasing pass and the double QR at once, on R = the triangular factor of the scaled design
 // with y appended as its last column ([X S^-1, y] = Q0 R, Q0 orthonormal, so every norm and
@@ -146,9 +109,10 @@ inline void SplitLong(long double v, double* hi, double* lo) {
 // residuals stay in L1 while each kept column's segment streams past; O(n·r) work.
 template <bool kFma>
 [[gnu::always_inline]] inline long double ResidualPassImpl(
-    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const std::vector<int>& kept,
+    const ColumnMatrix& x, const double* y, const std::vector<int>& kept,
     const LVector& beta, const LVector* sub, const LVector* dot, LVector* g, LVector* e_out) {
-  const Eigen::Index n = x.rows(), r = static_cast<Eigen::Index>(kept.size());
+  const Eigen::Index n = static_cast<Eigen::Index>(x.rows());
+  const Eigen::Index r = static_cast<Eigen::Index>(kept.size());
   std::vector<double> bh(r), bl(r);
   for (Eigen::Index c = 0; c < r; ++c) SplitLong(beta(c), &bh[c], &bl[c]);
   double eh[kRowBlock], el[kRowBlock], vh[kRowBlock], vl[kRowBlock];
@@ -159,7 +123,7 @@ template <bool kFma>
   for (Eigen::Index i0 = 0; i0 < n; i0 += kRowBlock) {
     const Eigen::Index m = std::min(kRowBlock, n - i0);
     for (Eigen::Index i = 0; i < m; ++i) {
-      eh[i] = y(i0 + i);
+      eh[i] = y[i0 + i];
       el[i] = 0;
     }
     if (sub != nullptr) {
@@ -172,7 +136,7 @@ template <bool kFma>
       }
     }
     for (Eigen::Index c = 0; c < r; ++c) {
-      const double* xc = x.col(kept[c]).data() + i0;
+      const double* xc = x.col(kept[c]) + i0;
       const double hc = bh[c], lc = bl[c];
       for (Eigen::Index i = 0; i < m; ++i) {
         double p, pe, s, se;
@@ -198,7 +162,7 @@ template <bool kFma>
       for (Eigen::Index i = 0; i < m; ++i) SplitLong((*dot)(i0 + i), &vh[i], &vl[i]);
     }
     for (Eigen::Index c = 0; c < r; ++c) {
-      const double* xc = x.col(kept[c]).data() + i0;
+      const double* xc = x.col(kept[c]) + i0;
       double* sh = &gh[c * kLanes];
       double* sl = &gl[c * kLanes];
       Eigen::Index i = 0;
@@ -239,19 +203,19 @@ template <bool kFma>
 // The pass compiled twice: for AVX2 with FMA (error-free products in one instruction, four lanes
 // a vector), chosen at run time when the CPU has them, and for the build's baseline.
 [[gnu::target("avx2,fma")]] long double ResidualPassFma(
-    const Eigen::MatrixXd& x, const Eigen::VectorXd& y, const std::vector<int>& kept,
+    const ColumnMatrix& x, const double* y, const std::vector<int>& kept,
     const LVector& beta, const LVector* sub, const LVector* dot, LVector* g, LVector* e_out) {
   return ResidualPassImpl<true>(x, y, kept, beta, sub, dot, g, e_out);
 }
 
-long double ResidualPassBaseline(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+long double ResidualPassBaseline(const ColumnMatrix& x, const double* y,
                                  const std::vector<int>& kept, const LVector& beta,
                                  const LVector* sub, const LVector* dot, LVector* g,
                                  LVector* e_out) {
   return ResidualPassImpl<false>(x, y, kept, beta, sub, dot, g, e_out);
 }
 
-long double ResidualPass(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+long double ResidualPass(const ColumnMatrix& x, const double* y,
                          const std::vector<int>& kept, const LVector& beta, const LVector* sub,
                          const LVector* dot, LVector* g, LVector* e_out) {
   static const bool fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -264,7 +228,7 @@ long double ResidualPass(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
 // Each step shrinks the error by about cond(R)^2·eps, below 1e-6 under kDoubleConditionLimit;
 // the steps stop once the correction no longer shrinks or falls below long double resolution.
 // Returns the residual sum of squares of the final pass.
-long double RefineSeminormal(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+long double RefineSeminormal(const ColumnMatrix& x, const double* y,
                              const std::vector<int>& kept, const LVector& sk, const LMatrix& rl,
                              double condition, int max_steps, LVector* beta) {
   // Bound on the factor by which one step shrinks the error (Björck: c·cond²·eps, the 1-norm
@@ -302,11 +266,12 @@ long double RefineSeminormal(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
 // long double QR of the scaled kept columns (X S^-1 P = Q R), with the residuals f = y - r - X b
 // and g = -X' r accumulated in long double. Unlike refining b alone, this also corrects the error
 // that a large residual feeds through cond(X)^2 (Wampler4/5, Filip).
-void RefineAugmented(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+void RefineAugmented(const ColumnMatrix& x, const double* y,
                      const std::vector<int>& kept, const LVector& sk,
                      const Eigen::ColPivHouseholderQR<LMatrix>& qr, int max_steps, LVector* beta,
                      LVector* resid) {
-  const Eigen::Index n = x.rows(), r = static_cast<Eigen::Index>(kept.size());
+  const Eigen::Index n = static_cast<Eigen::Index>(x.rows());
+  const Eigen::Index r = static_cast<Eigen::Index>(kept.size());
   const auto& perm = qr.colsPermutation();
   const auto rr = qr.matrixR().topLeftCorner(r, r).template triangularView<Eigen::Upper>();
   LVector f(n), g(r);
@@ -326,6 +291,11 @@ void RefineAugmented(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
     *resid += dr;
     last = size;
   }
+}
+
+// Column j of x as an Eigen vector.
+Eigen::Map<const Eigen::VectorXd> ColumnOf(const ColumnMatrix& x, Eigen::Index j) {
+  return Eigen::Map<const Eigen::VectorXd>(x.col(j), static_cast<Eigen::Index>(x.rows()));
 }
 
 // 1-norm of an upper triangular matrix.
@@ -350,7 +320,14 @@ double StudentQuantile(double df, double p) {
 
 Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                       const OlsOptions& options) {
-  const Eigen::Index n = x.rows(), p = x.cols();
+  const ColumnMatrix columns(x.data(), static_cast<size_t>(x.rows()),
+                             static_cast<size_t>(x.cols()));
+  return FitOls(columns, y.data(), options);
+}
+
+Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options) {
+  const Eigen::Index n = static_cast<Eigen::Index>(x.rows());
+  const Eigen::Index p = static_cast<Eigen::Index>(x.cols());
   if (n == 0) return Status::FailedPrecondition("no rows to fit");
   if (p > n)
     return Status::FailedPrecondition("more parameters (" + std::to_string(p) + ") than rows (" +
@@ -364,7 +341,7 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
   // zeros). y rides along as the last column.
   Eigen::VectorXd scale(p), inv_scale(p);
   for (Eigen::Index j = 0; j < p; ++j) {
-    scale(j) = x.col(j).norm();
+    scale(j) = ColumnOf(x, j).norm();
     if (scale(j) > 0 && std::isfinite(scale(j))) {
       inv_scale(j) = 1 / scale(j);
     } else {
@@ -415,13 +392,13 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
       // Ill-conditioned: factor the kept columns again in long double (64-bit mantissa).
       LMatrix xk(n, r);
       for (Eigen::Index c = 0; c < r; ++c)
-        xk.col(c) = x.col(fit.kept[c]).cast<long double>() / sk(c);
+        xk.col(c) = ColumnOf(x, fit.kept[c]).cast<long double>() / sk(c);
       Eigen::ColPivHouseholderQR<LMatrix> qr(xk);
-      beta = qr.solve(y.cast<long double>()).cwiseQuotient(sk);
-      LVector resid(n);
-      for (Eigen::Index i = 0; i < n; ++i) resid(i) = y(i);
+      const LVector yl = Eigen::Map<const Eigen::VectorXd>(y, n).cast<long double>();
+      beta = qr.solve(yl).cwiseQuotient(sk);
+      LVector resid = yl;
       for (Eigen::Index c = 0; c < r; ++c)
-        resid -= x.col(fit.kept[c]).cast<long double>() * beta(c);
+        resid -= ColumnOf(x, fit.kept[c]).cast<long double>() * beta(c);
       RefineAugmented(x, y, fit.kept, sk, qr, options.max_refinement_steps, &beta, &resid);
       rss = ResidualPass(x, y, fit.kept, beta, nullptr, nullptr, nullptr, nullptr);
       LMatrix rr = qr.matrixR().topLeftCorner(r, r).template triangularView<Eigen::Upper>();
@@ -456,6 +433,20 @@ double OlsPredictRow(const OlsFit& fit, const double* x_row) {
   double value = 0;
   for (int j : fit.kept) value += x_row[j] * fit.coef[j];
   return value;
+}
+
+void OlsPredictColumns(const OlsFit& fit, const ColumnMatrix& x, double* out) {
+  const size_t n = x.rows();
+  for (size_t i0 = 0; i0 < n; i0 += kRowBlock) {
+    const size_t m = std::min<size_t>(kRowBlock, n - i0);
+    double* value = out + i0;
+    std::fill(value, value + m, 0.0);
+    for (int j : fit.kept) {
+      const double* xj = x.col(j) + i0;
+      const double b = fit.coef[j];
+      for (size_t i = 0; i < m; ++i) value[i] += xj[i] * b;
+    }
+  }
 }
 
 double OlsLeverage(const OlsFit& fit, const double* x_row) {
@@ -495,17 +486,19 @@ std::vector<CoefficientRow> OlsCoefficientTable(const OlsFit& fit,
   return rows;
 }
 
-std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept,
-                                         const Eigen::VectorXd& y,
-                                         const std::vector<double>& fitted) {
+std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept, const double* y,
+                                         const double* fitted) {
   std::map<std::string, double> m;
   const double n = static_cast<double>(fit.n);
+  // The residuals y - fitted in double, as the diagnostics take them.
+  const DoubleBuffer e = AllocateDoubles(fit.n);
   long double mean_f = 0, abs_sum = 0, sq_sum = 0;
   for (size_t i = 0; i < fit.n; ++i) {
     mean_f += fitted[i];
-    long double e = static_cast<long double>(y(i)) - fitted[i];
-    abs_sum += std::fabs(e);
-    sq_sum += e * e;
+    long double ei = static_cast<long double>(y[i]) - fitted[i];
+    abs_sum += std::fabs(ei);
+    sq_sum += ei * ei;
+    e[i] = y[i] - fitted[i];
   }
   mean_f /= n;
   long double mss = 0;
@@ -532,9 +525,8 @@ std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept,
   m["rmse"] = static_cast<double>(std::sqrt(sq_sum / n));
   m["mae"] = static_cast<double>(abs_sum / n);
 
-  Eigen::VectorXd e(static_cast<Eigen::Index>(fit.n));
-  for (size_t i = 0; i < fit.n; ++i) e(i) = y(i) - fitted[i];
-  const ResidualDiagnostics d = DiagnoseResiduals(e);
+  const ResidualDiagnostics d = DiagnoseResiduals(
+      Eigen::Map<const Eigen::VectorXd>(e.get(), static_cast<Eigen::Index>(fit.n)));
   m["durbin_watson"] = d.durbin_watson;
   m["jarque_bera"] = d.jarque_bera;
   m["jarque_bera_p_value"] = d.jarque_bera_p_value;

@@ -2,7 +2,8 @@
 //
 // The fit scales every design column to unit Euclidean norm and reduces [X S^-1, y] in one pass
 // over the rows to its (p+1) x (p+1) triangular factor (streaming TSQR: blocks of rows that fit
-// in cache, each factored under the running R by Householder QR in double). On that small R it
+// in cache, each factored under the running R by Householder QR in double with SIMD kernels; see
+// ml/ols_tsqr.h). X is read where it lies (a ColumnMatrix), never copied. On that small R it
 // decides the aliased (collinear) columns as R's dqrdc2 does (in column order, a column whose
 // norm after projection on the columns kept before it is below `tolerance` times its own norm is
 // aliased; Q is orthonormal, so these norms are those of X) and factors the kept columns in the
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/column_matrix.h"
 #include "ml/model.h"
 #include "ml/ols_diagnostics.h"
 #include "ml/status.h"
@@ -61,12 +63,18 @@ struct OlsFit {
   Eigen::MatrixXd cov_robust;
 };
 
-// Fits y ~ X. FAILED_PRECONDITION when X has more columns than rows or no rows.
+// Fits y ~ X (y: x.rows() values). FAILED_PRECONDITION when X has more columns than rows or no
+// rows.
+Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options = {});
 Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                       const OlsOptions& options = {});
 
 // Sequential x·beta over the kept columns: the one prediction routine (bit-reproducible).
 double OlsPredictRow(const OlsFit& fit, const double* x_row);
+
+// OlsPredictRow of every row of `x` into out[0..x.rows()), column by column (blocks of rows at a
+// time): each row's value is the same sequence of double operations, so it has the same bits.
+void OlsPredictColumns(const OlsFit& fit, const ColumnMatrix& x, double* out);
 
 // x' (X'X)^-1 x over the kept columns of a design row.
 double OlsLeverage(const OlsFit& fit, const double* x_row);
@@ -82,12 +90,11 @@ std::vector<CoefficientRow> OlsCoefficientTable(const OlsFit& fit,
                                                 const std::vector<std::string>& names);
 
 // r_squared adj_r_squared f_statistic f_p_value log_likelihood aic bic rmse mae, from the
-// response and the fitted values (R's conventions; uncentred R² without intercept); and, as
-// statsmodels' OLS summary, durbin_watson jarque_bera jarque_bera_p_value omnibus
-// omnibus_p_value skew kurtosis (of the residuals y - fitted, in row order; O(n)) and
+// response and the fitted values (fit.n of each; R's conventions; uncentred R² without
+// intercept); and, as statsmodels' OLS summary, durbin_watson jarque_bera jarque_bera_p_value
+// omnibus omnibus_p_value skew kurtosis (of the residuals y - fitted, in row order; O(n)) and
 // condition_number (fit.condition_number). The F test and R² stay classic under a robust se.
-std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept,
-                                         const Eigen::VectorXd& y,
-                                         const std::vector<double>& fitted);
+std::map<std::string, double> OlsMetrics(const OlsFit& fit, bool intercept, const double* y,
+                                         const double* fitted);
 
 }  // namespace mlprod::ml

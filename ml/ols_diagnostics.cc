@@ -78,7 +78,7 @@ Result<CovarianceType> ParseCovarianceType(std::string_view text) {
                                  std::string(text) + "'");
 }
 
-ResidualDiagnostics DiagnoseResiduals(const Eigen::VectorXd& e) {
+ResidualDiagnostics DiagnoseResiduals(const Eigen::Ref<const Eigen::VectorXd>& e) {
   ResidualDiagnostics d;
   const Eigen::Index n_rows = e.size();
   if (n_rows < 2) return d;
@@ -126,16 +126,18 @@ double ConditionNumber(const Eigen::MatrixXd& r, const Eigen::MatrixXd& r_invers
   return top * top_inverse;
 }
 
-Eigen::MatrixXd RobustCovariance(const Eigen::MatrixXd& x, const std::vector<int>& kept,
+Eigen::MatrixXd RobustCovariance(const ColumnMatrix& x, const std::vector<int>& kept,
                                  const Eigen::MatrixXd& r_inverse, const Eigen::VectorXd& e,
                                  CovarianceType type) {
-  const Eigen::Index n = x.rows(), r = static_cast<Eigen::Index>(kept.size());
+  const Eigen::Index n = static_cast<Eigen::Index>(x.rows());
+  const Eigen::Index r = static_cast<Eigen::Index>(kept.size());
   Eigen::MatrixXd meat = Eigen::MatrixXd::Zero(r, r);  // Q' diag(w) Q, lower triangle
   Eigen::MatrixXd xb(std::min(kRowBlock, n), r), qb;
   const bool leverage = type == CovarianceType::kHC2 || type == CovarianceType::kHC3;
   for (Eigen::Index i0 = 0; i0 < n; i0 += kRowBlock) {
     const Eigen::Index m = std::min(kRowBlock, n - i0);
-    for (Eigen::Index c = 0; c < r; ++c) xb.col(c).head(m) = x.col(kept[c]).segment(i0, m);
+    for (Eigen::Index c = 0; c < r; ++c)
+      xb.col(c).head(m) = Eigen::Map<const Eigen::VectorXd>(x.col(kept[c]) + i0, m);
     qb.noalias() = xb.topRows(m) * r_inverse;
     // Scale row i of Q by sqrt(w_i) = |e_i| / (1 - h_ii)^a, a = 0, 1/2, 1 for HC0/1, HC2, HC3.
     for (Eigen::Index i = 0; i < m; ++i) {

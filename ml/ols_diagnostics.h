@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ml/column_matrix.h"
 #include "ml/status.h"
 
 namespace mlprod::ml {
@@ -41,7 +42,7 @@ struct ResidualDiagnostics {
 
 // Diagnostics of the residuals e (in row order: Durbin-Watson depends on it). O(n). Constant
 // residuals (an exact fit) give NaN skew, kurtosis and tests, as statsmodels does.
-ResidualDiagnostics DiagnoseResiduals(const Eigen::VectorXd& e);
+ResidualDiagnostics DiagnoseResiduals(const Eigen::Ref<const Eigen::VectorXd>& e);
 
 // The ratio of the largest to the smallest singular value of X, from a factor X = Q R (Q with
 // orthonormal columns, R square and non-singular, not necessarily triangular) and its inverse:
@@ -55,7 +56,7 @@ double ConditionNumber(const Eigen::MatrixXd& r, const Eigen::MatrixXd& r_invers
 // of rows at a time (never whole) and w_i from the residuals `e` and, for HC2/HC3, the leverages
 // h_ii = |row i of Q|^2. `r_inverse` is the inverse of a factor X_kept = Q R as above.
 // O(n r^2) time, O(r^2 + block r) memory. An observation with h_ii = 1 makes HC2/HC3 NaN or inf.
-Eigen::MatrixXd RobustCovariance(const Eigen::MatrixXd& x, const std::vector<int>& kept,
+Eigen::MatrixXd RobustCovariance(const ColumnMatrix& x, const std::vector<int>& kept,
                                  const Eigen::MatrixXd& r_inverse, const Eigen::VectorXd& e,
                                  CovarianceType type);
 

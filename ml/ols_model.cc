@@ -50,16 +50,16 @@ Status OlsModel::Impute(InputTable* table) const {
 }
 
 Result<std::vector<double>> OlsModel::PredictInputs(const InputTable& table) const {
-  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design_.Build(table));
+  MLPROD_ASSIGN_OR_RETURN(ColumnMatrix x, design_.BuildColumns(table));
   return PredictDesign(x);
 }
 
-Result<std::vector<double>> OlsModel::PredictDesign(const Eigen::MatrixXd& x) const {
-  if (static_cast<size_t>(x.cols()) != design_.cols())
+Result<std::vector<double>> OlsModel::PredictDesign(const ColumnMatrix& x) const {
+  if (x.cols() != design_.cols())
     return Status::InvalidArgument("design matrix has " + std::to_string(x.cols()) +
                                    " columns; the model has " + std::to_string(design_.cols()));
-  std::vector<double> out(static_cast<size_t>(x.rows()));
-  ForEachRow(x, [&](Eigen::Index r, const double* row) { out[r] = OlsPredictRow(fit_, row); });
+  std::vector<double> out(x.rows());
+  OlsPredictColumns(fit_, x, out.data());
   return out;
 }
 

@@ -37,13 +37,12 @@ class OlsModel final : public Model {
   // Fills missing cells of `table` with the imputation values (mean/median strategies);
   // INVALID_ARGUMENT naming the row and column of a missing cell it cannot fill.
   Status Impute(InputTable* table) const;
-  // Point predictions for complete (imputed) inputs: design().Build, then PredictDesign.
+  // Point predictions for complete (imputed) inputs: design().BuildColumns, then PredictDesign.
   Result<std::vector<double>> PredictInputs(const InputTable& table) const;
-  // Point predictions for the rows of `x`, a matrix built by design().Build (Train passes the
-  // matrix it fitted on rather than building it again). OlsPredictRow on each row, as Predict
-  // does, so a row's value has the same bits here as when that row is served later.
+  // Point predictions for the rows of `x`, a matrix built by design().BuildColumns, by
+  // OlsPredictColumns: a row's value has the same bits here as when Predict serves that row.
   // INVALID_ARGUMENT when `x` does not have design().cols() columns.
-  Result<std::vector<double>> PredictDesign(const Eigen::MatrixXd& x) const;
+  Result<std::vector<double>> PredictDesign(const ColumnMatrix& x) const;
 
  private:
   Design design_;

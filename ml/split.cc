@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 namespace mlprod::ml {
@@ -24,14 +25,14 @@ std::vector<size_t> SeededPermutation(size_t n, std::mt19937_64& engine) {
 void SplitRows(size_t n, double test_fraction, uint64_t seed, std::vector<size_t>* train,
                std::vector<size_t>* test) {
   const size_t n_test = static_cast<size_t>(std::llround(static_cast<double>(n) * test_fraction));
-  std::vector<size_t> perm;
-  if (n_test > 0) {
-    std::mt19937_64 engine(seed);
-    perm = SeededPermutation(n, engine);
-  } else {
-    perm.resize(n);
-    for (size_t i = 0; i < n; ++i) perm[i] = i;
+  if (n_test == 0) {  // no draws: every row trains, in order
+    test->clear();
+    train->resize(n);
+    std::iota(train->begin(), train->end(), size_t{0});
+    return;
   }
+  std::mt19937_64 engine(seed);
+  const std::vector<size_t> perm = SeededPermutation(n, engine);
   test->assign(perm.begin(), perm.begin() + n_test);
   train->assign(perm.begin() + n_test, perm.end());
   std::sort(test->begin(), test->end());

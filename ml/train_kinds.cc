@@ -102,7 +102,7 @@ Status ToBinary(const Column& response, const InputTable& t, std::vector<double>
   if (response.type != ColumnType::kNumeric) return Status::Ok();  // codes 0/1 already
   for (size_t i = 0; i < y->size(); ++i)
     if ((*y)[i] != 0 && (*y)[i] != 1)
-      return Status::FailedPrecondition("row " + std::to_string(t.row_numbers[i]) + ", column '" +
+      return Status::FailedPrecondition("row " + std::to_string(t.RowNumber(i)) + ", column '" +
                                         response.name + "': logistic needs a 0/1 response, not " +
                                         FormatG((*y)[i]));
   return Status::Ok();
@@ -149,7 +149,7 @@ Result<TrainOutput> TrainLogistic(const Frame& frame, const TrainOptions& option
       "logistic", MakePipeline(std::move(design), options, data.imputation), fit, NAN, NAN);
   MLPROD_ASSIGN_OR_RETURN(std::vector<double> prob, model->PredictInputs(data.train));
   AddClassificationMetrics(data.y_train, prob, "", &m);
-  SamplePlotPoints(prob, data.y_train, &report);
+  SamplePlotPoints(prob.data(), data.y_train.data(), prob.size(), &report);
   if (data.test.rows > 0) {
     MLPROD_ASSIGN_OR_RETURN(std::vector<double> tp, model->PredictInputs(data.test));
     AddClassificationMetrics(data.y_test, tp, "test_", &m);
@@ -237,7 +237,7 @@ Result<TrainOutput> TrainPenalized(const Frame& frame, const TrainOptions& optio
       params.alpha);
   MLPROD_ASSIGN_OR_RETURN(std::vector<double> fitted, model->PredictInputs(data.train));
   AddRegressionMetrics(data.y_train, fitted, "", &m);
-  SamplePlotPoints(fitted, data.y_train, &report);
+  SamplePlotPoints(fitted.data(), data.y_train.data(), fitted.size(), &report);
   if (data.test.rows > 0) {
     MLPROD_ASSIGN_OR_RETURN(std::vector<double> tp, model->PredictInputs(data.test));
     AddRegressionMetrics(data.y_test, tp, "test_", &m);

@@ -82,7 +82,8 @@ TEST(DesignBuild, RowsBuiltTogetherMatchRowsBuiltAlone) {
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   ASSERT_EQ(static_cast<size_t>(all->cols()), design.cols());
   for (size_t r = 0; r < frame.rows; r += 7) {
-    auto one_table = ExtractInputs(RowOf(frame, r), design.signature(), {0});
+    const Frame row = RowOf(frame, r);
+    auto one_table = ExtractInputs(row, design.signature(), {0});
     ASSERT_TRUE(one_table.ok());
     auto one = design.Build(*one_table);
     ASSERT_TRUE(one.ok()) << one.status().ToString();
@@ -153,8 +154,9 @@ TEST(ExtractInputs, MapsLevelsByTextAndKeepsMissingCells) {
 
   auto all = ExtractInputs(frame, signature, AllRows(4));
   ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->columns[0][0], 1.5);
-  EXPECT_TRUE(std::isnan(all->columns[0][1]));
+  EXPECT_EQ(all->column(0)[0], 1.5);  // every row in order: read in place from the frame
+  EXPECT_EQ(all->column(0), frame.columns[1].values.data());
+  EXPECT_TRUE(std::isnan(all->column(0)[1]));
 }
 
 TEST(ExtractInputs, UnseenLevelNamesTheRow) {
@@ -179,7 +181,8 @@ TEST(OlsPredictDesign, TrainingRowValuesEqualServedPredictions) {
   ASSERT_TRUE(table.ok());
   auto x = ols->design().Build(*table);
   ASSERT_TRUE(x.ok());
-  auto fitted = ols->PredictDesign(*x);
+  auto fitted = ols->PredictDesign(
+      ColumnMatrix(x->data(), static_cast<size_t>(x->rows()), static_cast<size_t>(x->cols())));
   ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
   auto served = ols->Predict(frame, {});
   ASSERT_TRUE(served.ok());
@@ -209,7 +212,8 @@ TEST(OlsPredictDesign, WrongColumnCountIsInvalidArgument) {
   ASSERT_TRUE(trained.ok());
   const auto* ols = dynamic_cast<const OlsModel*>(trained->model.get());
   ASSERT_NE(ols, nullptr);
-  auto out = ols->PredictDesign(Eigen::MatrixXd::Zero(4, 2));
+  const Eigen::MatrixXd zero = Eigen::MatrixXd::Zero(4, 2);
+  auto out = ols->PredictDesign(ColumnMatrix(zero.data(), 4, 2));
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
 }

@@ -1,0 +1,41 @@
+#include "ml/column_matrix.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <new>
+
+namespace mlprod::ml {
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+// From this size on a buffer is huge-page backed (numpy's threshold).
+constexpr size_t kHugeFrom = size_t{4} << 20;
+
+}  // namespace
+
+void FreeDoubles::operator()(double* p) const { std::free(p); }
+
+DoubleBuffer AllocateDoubles(size_t n) {
+  const size_t bytes = n * sizeof(double);
+  const size_t align = bytes >= kHugeFrom ? kHugePage : 64;
+  const size_t rounded = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  // Advice only: without transparent huge pages the buffer still works, with small pages.
+  if (align == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);
+  return DoubleBuffer(static_cast<double*>(p));
+}
+
+ColumnMatrix::ColumnMatrix(const double* data, size_t rows, size_t cols) : rows_(rows) {
+  cols_.reserve(cols);
+  for (size_t j = 0; j < cols; ++j) cols_.push_back(data + j * rows);
+}
+
+double* ColumnMatrix::AddOwned() {
+  owned_.push_back(AllocateDoubles(rows_));
+  cols_.push_back(owned_.back().get());
+  return owned_.back().get();
+}
+
+}  // namespace mlprod::ml
