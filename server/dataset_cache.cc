@@ -38,11 +38,9 @@ namespace {
 Result<ml::Frame> ReadStored(const registry::BlobReader& reader, bool csv_text,
                              std::string_view parse_options) {
   if (!csv_text) {
-    return ml::ReadColumnFile(
-        [&reader](uint64_t offset, size_t length, char* out) {
-          return reader.ReadAt(offset, length, out);
-        },
-        reader.size());
+    return ml::ReadColumnFile([&reader](uint64_t offset, size_t length,
+                                        char* out) { return reader.ReadAt(offset, length, out); },
+                              reader.size());
   }
   std::string bytes(reader.size(), '\0');
   MLPROD_RETURN_IF_ERROR(reader.ReadAt(0, bytes.size(), bytes.data()));
@@ -52,13 +50,26 @@ Result<ml::Frame> ReadStored(const registry::BlobReader& reader, bool csv_text,
 
 }  // namespace
 
+size_t FrameBytes(const ml::Frame& frame) {
+  size_t bytes = sizeof(ml::Frame);
+  for (const ml::Column& c : frame.columns) {
+    bytes += sizeof(ml::Column) + c.name.capacity() + c.values.capacity() * sizeof(double) +
+             c.codes.capacity() * sizeof(int32_t);
+    for (const std::string& level : c.levels) bytes += sizeof(std::string) + level.capacity();
+  }
+  return bytes;
+}
+
 Result<std::shared_ptr<const ml::Frame>> DatasetCache::Get(
     const registry::DatasetVersion& version) {
-  const auto key = std::make_pair(version.name, version.version);
+  const Key key(version.name, version.version);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = frames_.find(key);
-    if (it != frames_.end()) return it->second;
+    if (it != frames_.end()) {
+      it->second.last_use = ++uses_;
+      return it->second.frame;
+    }
   }
   // Read outside the lock; two racing reads of one version give equal frames.
   MLPROD_ASSIGN_OR_RETURN(registry::Registry::DatasetBlob blob,
@@ -71,12 +82,43 @@ Result<std::shared_ptr<const ml::Frame>> DatasetCache::Get(
   }
   auto shared = std::make_shared<const ml::Frame>(std::move(frame).value());
   std::lock_guard<std::mutex> lock(mu_);
-  return frames_.emplace(key, std::move(shared)).first->second;
+  auto [it, inserted] = frames_.try_emplace(key);
+  if (inserted) {
+    it->second.frame = std::move(shared);
+    it->second.bytes = FrameBytes(*it->second.frame);
+    held_bytes_ += it->second.bytes;
+  }
+  it->second.last_use = ++uses_;
+  std::shared_ptr<const ml::Frame> out = it->second.frame;
+  Evict(key);
+  return out;
+}
+
+void DatasetCache::Evict(const Key& keep) {
+  while (held_bytes_ > budget_bytes_ && frames_.size() > 1) {
+    auto oldest = frames_.end();
+    for (auto it = frames_.begin(); it != frames_.end(); ++it) {
+      if (it->first != keep &&
+          (oldest == frames_.end() || it->second.last_use < oldest->second.last_use)) {
+        oldest = it;
+      }
+    }
+    held_bytes_ -= oldest->second.bytes;
+    frames_.erase(oldest);
+  }
 }
 
 void DatasetCache::Forget(const std::string& name, int version) {
   std::lock_guard<std::mutex> lock(mu_);
-  frames_.erase(std::make_pair(name, version));
+  auto it = frames_.find(Key(name, version));
+  if (it == frames_.end()) return;
+  held_bytes_ -= it->second.bytes;
+  frames_.erase(it);
+}
+
+size_t DatasetCache::held_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return held_bytes_;
 }
 
 }  // namespace mlprod::server

@@ -5,6 +5,8 @@
 // Thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,9 +24,16 @@ namespace mlprod::server {
 std::string EncodeCsvOptions(const ml::CsvOptions& options);
 Result<ml::CsvOptions> DecodeCsvOptions(std::string_view json);
 
+// Memory a frame holds: its values, codes and level strings.
+size_t FrameBytes(const ml::Frame& frame);
+
 class DatasetCache {
  public:
-  explicit DatasetCache(registry::Registry* registry) : registry_(registry) {}
+  // Keeps the most recently used frames while they fit in `budget_bytes` together; the frame
+  // just read always stays, whatever its size. A frame dropped from the cache lives on in the
+  // runs still holding it.
+  DatasetCache(registry::Registry* registry, size_t budget_bytes)
+      : registry_(registry), budget_bytes_(budget_bytes) {}
 
   // The frame of `name@version`. NOT_FOUND for an unknown version; DATA_LOSS when the stored
   // bytes cannot be read back.
@@ -33,10 +42,25 @@ class DatasetCache {
   // Forgets a deleted version (runs holding its frame keep it until they finish).
   void Forget(const std::string& name, int version);
 
+  // Bytes of the frames held now.
+  size_t held_bytes() const;
+
  private:
+  using Key = std::pair<std::string, int>;
+  struct Entry {
+    std::shared_ptr<const ml::Frame> frame;
+    size_t bytes = 0;
+    uint64_t last_use = 0;
+  };
+  // Drops least recently used entries, except `keep`, until the rest fit the budget.
+  void Evict(const Key& keep);  // REQUIRES(mu_)
+
   registry::Registry* const registry_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, int>, std::shared_ptr<const ml::Frame>> frames_;  // GUARDED_BY(mu_)
+  const size_t budget_bytes_;
+  mutable std::mutex mu_;
+  std::map<Key, Entry> frames_;  // GUARDED_BY(mu_)
+  size_t held_bytes_ = 0;        // GUARDED_BY(mu_)
+  uint64_t uses_ = 0;            // GUARDED_BY(mu_)
 };
 
 }  // namespace mlprod::server

@@ -54,7 +54,7 @@ class MlprodServerImpl final : public MlprodServer {
                    int interrupted)
       : registry_(std::move(registry)),
         interrupted_(interrupted),
-        datasets_(registry_.get()),
+        datasets_(registry_.get(), options.dataset_cache_bytes),
         queue_(registry_.get(), &datasets_, options.workers),
         serving_(registry_.get()),
         dataset_service_(registry_.get(), &datasets_, options.max_upload_bytes),

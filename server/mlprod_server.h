@@ -15,6 +15,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
   std::string data_dir = "./mlprod-data";  // SQLite registry and blobs
   int workers = 2;                         // training runs executed at once
+  size_t dataset_cache_bytes = size_t{2} << 30;  // datasets kept in memory between runs
   size_t max_upload_bytes = size_t{1} << 30;
   size_t max_predict_rows = 100000;
 };

@@ -24,6 +24,7 @@ int Serve(int argc, char** argv) {
   CLI::App app{"mlprod-server: datasets, training runs, a model registry and predictions over gRPC"};
   ServerOptions options;
   size_t max_upload_mb = options.max_upload_bytes >> 20;
+  size_t dataset_cache_mb = options.dataset_cache_bytes >> 20;
   bool insecure = false;
   app.add_option("--listen", options.listen, "HOST:PORT to serve on (port 0 picks a free one)")
       ->capture_default_str();
@@ -34,11 +35,15 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-upload-mb", max_upload_mb, "largest dataset upload accepted")
       ->capture_default_str();
+  app.add_option("--dataset-cache-mb", dataset_cache_mb,
+                 "memory for datasets kept between runs (least recently used go first)")
+      ->capture_default_str();
   app.add_option("--max-predict-rows", options.max_predict_rows, "most rows per predict request")
       ->capture_default_str();
   app.add_flag("--insecure", insecure, "allow a non-loopback address without auth or TLS");
   CLI11_PARSE(app, argc, argv);
   options.max_upload_bytes = max_upload_mb << 20;
+  options.dataset_cache_bytes = dataset_cache_mb << 20;
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("mlprod"));
   if (!IsLoopback(options.listen) && !insecure) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <system_error>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -300,14 +301,18 @@ TEST_F(ServerTest, UploadCancelledPartWayStoresNothing) {
   context.TryCancel();
   EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
-  // The server may still be finishing its side: wait for its scratch files to go.
+  // The server may still be finishing its side (slowly on a loaded machine): wait up to 10 s for
+  // its scratch files to go.
   const fs::path blobs = fs::path(dir_) / "data" / "blobs";
   auto files = [&] {
     size_t n = 0;
-    for (const auto& entry : fs::recursive_directory_iterator(blobs)) n += entry.is_regular_file();
+    std::error_code ec;  // a file may vanish while the folder is walked
+    for (const auto& entry : fs::recursive_directory_iterator(blobs, ec)) {
+      n += entry.is_regular_file(ec);
+    }
     return n;
   };
-  for (int i = 0; i < 200 && files() > 0; ++i) {
+  for (int i = 0; i < 1000 && files() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(files(), 0u);
