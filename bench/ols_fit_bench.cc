@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ml/model.h"
+#include "ml/ols_tsqr.h"
 
 namespace {
 
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
   j["train_beta"] = train_beta;
   j["floor_beta"] = std::vector<double>(floor_beta.data(), floor_beta.data() + floor_beta.size());
   j["eigen_simd"] = Eigen::SimdInstructionSetsInUse();
+  j["tsqr_kernel"] = mlprod::ml::StreamingRKernel();
   j["eigen_threads"] = Eigen::nbThreads();
   std::cout << j.dump() << "\n";
   return 0;

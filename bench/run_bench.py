@@ -500,7 +500,7 @@ def main():
                    "max_rel_diff_mlprod_vs_lstsq": max_rel(ml["train_beta"]),
                    "max_rel_diff_floor_vs_lstsq": max_rel(ml["floor_beta"]),
                    "max_rel_diff_statsmodels_vs_lstsq": max_rel(peer["statsmodels_beta"]),
-                   "eigen_simd": ml["eigen_simd"], "load": load()}
+                   "eigen_simd": ml["eigen_simd"], "tsqr_kernel": ml["tsqr_kernel"], "load": load()}
             row["numpy_over_mlprod"] = row["lstsq_s"] / row["mlprod_s"]
             row["statsmodels_over_mlprod"] = row["statsmodels_s"] / row["mlprod_s"]
             row["mlprod_over_floor"] = row["mlprod_s"] / row["floor_s"]
@@ -565,8 +565,8 @@ def main():
     print(f"== summary  ({results['machine']['cores']} cores, best of {reps}, load average "
           f"{results['load_average']['start']} -> {results['load_average']['end']}, {results['seconds']:.0f} s)")
     print(f"   peers: {blas_summary(info['blas'])}; {peers.env_note()}")
-    simd = next((o["eigen_simd"] for o in results.get("ols", [])), "")
-    print(f"   mlprod: Eigen's own kernels (no BLAS), one thread" + (f", SIMD {simd}" if simd else ""))
+    kernel = next((o["tsqr_kernel"] for o in results.get("ols", [])), "")
+    print(f"   mlprod: own streaming-TSQR kernels (no BLAS), one thread" + (f", {kernel}" if kernel else ""))
     rows = [("benchmark", "peer", "mlprod", "ratio", "target", "met")]
     for o in results.get("ols", []):
         shape = f"OLS n={o['n']:,} p={o['p']}"

@@ -79,17 +79,29 @@ inline double Sum(Vec v) {  // through memory: GCC 12's lane extracts warn spuri
 
 using FactorFn = void (*)(double*, Index, double*, Index, double*, double*, double*);
 
-FactorFn SelectKernel() {
-  if (__builtin_cpu_supports("avx512f")) return avx512::FactorBlock;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2::FactorBlock;
-  return sse2::FactorBlock;
+struct Kernel {
+  FactorFn factor;
+  const char* name;
+};
+
+const Kernel& SelectedKernel() {
+  static const Kernel kernel = [] {
+    if (__builtin_cpu_supports("avx512f")) return Kernel{avx512::FactorBlock, "AVX-512F"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      return Kernel{avx2::FactorBlock, "AVX2+FMA"};
+    }
+    return Kernel{sse2::FactorBlock, "SSE2"};
+  }();
+  return kernel;
 }
 
 }  // namespace
 
+const char* StreamingRKernel() { return SelectedKernel().name; }
+
 Eigen::MatrixXd StreamingR(const ColumnMatrix& x, const double* y,
                            const Eigen::VectorXd& inv_scale) {
-  static const FactorFn factor = SelectKernel();
+  const FactorFn factor = SelectedKernel().factor;
   const Index n = static_cast<Index>(x.rows()), p = static_cast<Index>(x.cols()), q = p + 1;
   auto round_up = [](Index v) { return (v + kBlockRowStep - 1) / kBlockRowStep * kBlockRowStep; };
   const Index fit = kBlockBytes / (Index{sizeof(double)} * q) / kBlockRowStep * kBlockRowStep;

@@ -19,4 +19,7 @@ namespace mlprod::ml {
 Eigen::MatrixXd StreamingR(const ColumnMatrix& x, const double* y,
                            const Eigen::VectorXd& inv_scale);
 
+// The kernel StreamingR uses on this CPU: "AVX-512F", "AVX2+FMA" or "SSE2".
+const char* StreamingRKernel();
+
 }  // namespace mlprod::ml
