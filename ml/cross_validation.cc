@@ -19,7 +19,7 @@ std::vector<int> AssignFolds(size_t n, int k, uint64_t seed) {
 
 Result<LambdaCv> CrossValidateLambda(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                      bool intercept, double alpha, int folds, uint64_t seed,
-                                     const std::function<bool(double)>& keep_going) {
+                                     const KeepGoing& keep_going) {
   const size_t n = static_cast<size_t>(x.rows());
   if (folds < 2 || static_cast<size_t>(folds) > n)
     return Status::FailedPrecondition("cannot cross-validate " + std::to_string(n) + " rows in " +
@@ -53,7 +53,7 @@ Result<LambdaCv> CrossValidateLambda(const Eigen::MatrixXd& x, const Eigen::Vect
       }
       mse[f][l] = static_cast<double>(sse / out.size());
     }
-    if (keep_going && !keep_going(static_cast<double>(f + 1) / folds))
+    if (!ShouldContinue(keep_going, static_cast<double>(f + 1) / folds))
       return Status::Cancelled("training cancelled");
   }
   cv.cvm.assign(m, 0);

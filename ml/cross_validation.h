@@ -9,9 +9,9 @@
 
 #include <Eigen/Dense>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "ml/keep_going.h"
 #include "ml/status.h"
 
 namespace mlprod::ml {
@@ -31,6 +31,6 @@ struct LambdaCv {
 // FAILED_PRECONDITION when folds > rows or a training fold has a constant response.
 Result<LambdaCv> CrossValidateLambda(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                      bool intercept, double alpha, int folds, uint64_t seed,
-                                     const std::function<bool(double)>& keep_going);
+                                     const KeepGoing& keep_going);
 
 }  // namespace mlprod::ml

@@ -12,6 +12,7 @@
 
 #include "ml/design_matrix.h"
 #include "ml/formula.h"
+#include "ml/keep_going.h"
 #include "ml/model.h"
 #include "ml/status.h"
 
@@ -65,6 +66,11 @@ struct Emitter {
   bool operator()(double fraction, const std::string& line) const {
     if (!line.empty()) report->log.push_back(line);
     return !*progress || (*progress)(fraction, line);
+  }
+  // A long step's KeepGoing: its own fraction done maps to [from, to] of the run's progress.
+  KeepGoing Span(double from, double to) const {
+    if (!*progress) return nullptr;
+    return [this, from, to](double f) { return (*this)(from + (to - from) * f, ""); };
   }
 };
 

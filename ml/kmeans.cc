@@ -73,13 +73,17 @@ std::vector<size_t> SeedCenters(const RowMatrix& x, int k, std::mt19937_64& engi
   return chosen;
 }
 
-KMeansFit Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter) {
+// `keep_going` gets the fraction of max_iter done.
+Result<KMeansFit> Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter,
+                        const KeepGoing& keep_going) {
   const size_t n = static_cast<size_t>(x.rows());
   const Eigen::Index p = x.cols();
   const int k = static_cast<int>(centers.rows());
   KMeansFit fit;
   fit.labels.assign(n, -1);
   for (int iter = 1; iter <= max_iter; ++iter) {
+    if (!ShouldContinue(keep_going, static_cast<double>(iter - 1) / max_iter))
+      return Status::Cancelled("training cancelled");
     fit.iterations = iter;
     bool changed = false;
     for (size_t i = 0; i < n; ++i) {
@@ -149,7 +153,8 @@ int NearestCenter(const Eigen::MatrixXd& centers, const double* row) {
   return best;
 }
 
-Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x_in, const KMeansOptions& options) {
+Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x_in, const KMeansOptions& options,
+                            const KeepGoing& keep_going) {
   if (options.k < 1) return Status::InvalidArgument("param k must be at least 1");
   if (static_cast<size_t>(options.k) > static_cast<size_t>(x_in.rows()))
     return Status::FailedPrecondition("k = " + std::to_string(options.k) + " clusters but only " +
@@ -158,11 +163,14 @@ Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x_in, const KMeansOptions& op
   std::mt19937_64 engine(options.seed);
   KMeansFit best;
   best.inertia = std::numeric_limits<double>::infinity();
-  for (int run = 0; run < std::max(1, options.n_init); ++run) {
+  const int runs = std::max(1, options.n_init);
+  for (int run = 0; run < runs; ++run) {
     const std::vector<size_t> seeds = SeedCenters(x, options.k, engine);
     RowMatrix centers(options.k, x.cols());
     for (int c = 0; c < options.k; ++c) centers.row(c) = x.row(seeds[c]);
-    KMeansFit fit = Lloyd(x, centers, options.max_iter);
+    const KeepGoing in_run = [&](double f) { return ShouldContinue(keep_going, (run + f) / runs); };
+    MLPROD_ASSIGN_OR_RETURN(KMeansFit fit,
+                            Lloyd(x, centers, options.max_iter, keep_going ? in_run : nullptr));
     if (fit.inertia < best.inertia) best = std::move(fit);
   }
   return best;

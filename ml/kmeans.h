@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ml/keep_going.h"
 #include "ml/status.h"
 
 namespace mlprod::ml {
@@ -31,8 +32,10 @@ struct KMeansFit {
   bool converged = false;  // the winning run stopped because no label changed
 };
 
-// FAILED_PRECONDITION when k exceeds the rows; INVALID_ARGUMENT for k < 1.
-Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x, const KMeansOptions& options);
+// FAILED_PRECONDITION when k exceeds the rows; INVALID_ARGUMENT for k < 1; CANCELLED when
+// `keep_going` (asked every Lloyd iteration) says stop.
+Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x, const KMeansOptions& options,
+                            const KeepGoing& keep_going = nullptr);
 
 // Index of the nearest centre (squared Euclidean, ties to the lowest index) of a row of p values.
 int NearestCenter(const Eigen::MatrixXd& centers, const double* row);

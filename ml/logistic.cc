@@ -87,7 +87,8 @@ double LogisticEtaVariance(const LogisticFit& fit, const double* x_row) {
 }
 
 Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, bool intercept,
-                                const std::vector<std::string>& names) {
+                                const std::vector<std::string>& names,
+                                const KeepGoing& keep_going) {
   const Eigen::Index n = x.rows();
   if (x.cols() > n)
     return Status::FailedPrecondition("more parameters (" + std::to_string(x.cols()) +
@@ -104,6 +105,8 @@ Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   int iter = 0;
   bool converged = false;
   while (iter < kLogisticMaxIterations) {
+    if (!ShouldContinue(keep_going, static_cast<double>(iter) / kLogisticMaxIterations))
+      return Status::Cancelled("training cancelled");
     ++iter;
     MLPROD_ASSIGN_OR_RETURN(step, IrlsStep(x, y, eta, mu));
     eta = step.eta;

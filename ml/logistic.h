@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/keep_going.h"
 #include "ml/model.h"
 #include "ml/status.h"
 
@@ -43,9 +44,11 @@ constexpr int kSeparationProbe = 3;
 double LogisticLinkInverse(double eta);
 
 // Fits y (0/1) ~ x; `names` are the design column names (for messages). FAILED_PRECONDITION for
-// more columns than rows, a constant response, separation (naming the terms), or no convergence.
+// more columns than rows, a constant response, separation (naming the terms), or no convergence;
+// CANCELLED when `keep_going` (asked every IRLS iteration) says stop.
 Result<LogisticFit> FitLogistic(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, bool intercept,
-                                const std::vector<std::string>& names);
+                                const std::vector<std::string>& names,
+                                const KeepGoing& keep_going = nullptr);
 
 // Sequential x·beta over the kept columns: the one linear-predictor routine (bit-reproducible).
 double LogisticLinearPredictor(const std::vector<double>& coef, const std::vector<int>& kept,

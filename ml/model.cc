@@ -304,10 +304,7 @@ Status ValidateTrainOptions(const Frame& frame, const TrainOptions& options) {
 Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
                           const ProgressFn& progress) {
   FitReport report;
-  auto emit = [&](double fraction, const std::string& line) {
-    if (!line.empty()) report.log.push_back(line);
-    return !progress || progress(fraction, line);
-  };
+  const Emitter emit{&report, &progress};
   const Status cancelled = Status::Cancelled("training cancelled");
 
   MLPROD_ASSIGN_OR_RETURN(CheckedSpec spec, CheckSpec(frame, options));
@@ -347,7 +344,8 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
                      " (" + std::to_string(report.rows_dropped) + " rows dropped)"))
     return cancelled;
 
-  MLPROD_ASSIGN_OR_RETURN(OlsFit fit, FitOls(x, y_train.data(), ols_options));
+  MLPROD_ASSIGN_OR_RETURN(OlsFit fit,
+                          FitOls(x, y_train.data(), ols_options, emit.Span(0.3, 0.7)));
   std::string qr_line =
       "QR done: rank " + std::to_string(fit.rank) + " of " + std::to_string(x.cols());
   for (size_t j = 0; j < fit.aliased.size(); ++j)

@@ -325,7 +325,8 @@ Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
   return FitOls(columns, y.data(), options);
 }
 
-Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options) {
+Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options,
+                      const KeepGoing& keep_going) {
   const Eigen::Index n = static_cast<Eigen::Index>(x.rows());
   const Eigen::Index p = static_cast<Eigen::Index>(x.cols());
   if (n == 0) return Status::FailedPrecondition("no rows to fit");
@@ -350,7 +351,7 @@ Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& 
       inv_scale(j) = 0;
     }
   }
-  Eigen::MatrixXd a = StreamingR(x, y, inv_scale);
+  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd a, StreamingR(x, y, inv_scale, keep_going));
   AliasAndFactor(options.tolerance, &a, &fit.aliased);
   for (Eigen::Index j = 0; j < p; ++j)
     if (!fit.aliased[j]) fit.kept.push_back(static_cast<int>(j));

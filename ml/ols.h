@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ml/column_matrix.h"
+#include "ml/keep_going.h"
 #include "ml/model.h"
 #include "ml/ols_diagnostics.h"
 #include "ml/status.h"
@@ -64,8 +65,9 @@ struct OlsFit {
 };
 
 // Fits y ~ X (y: x.rows() values). FAILED_PRECONDITION when X has more columns than rows or no
-// rows.
-Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options = {});
+// rows; CANCELLED when `keep_going` (asked during the pass over the rows) says stop.
+Result<OlsFit> FitOls(const ColumnMatrix& x, const double* y, const OlsOptions& options = {},
+                      const KeepGoing& keep_going = nullptr);
 Result<OlsFit> FitOls(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                       const OlsOptions& options = {});
 

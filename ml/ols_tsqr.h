@@ -5,6 +5,8 @@
 #include <Eigen/Dense>
 
 #include "ml/column_matrix.h"
+#include "ml/keep_going.h"
+#include "ml/status.h"
 
 namespace mlprod::ml {
 
@@ -15,9 +17,11 @@ namespace mlprod::ml {
 // with the trailing columns updated by the panel's compact WY form (two matrix products). X is
 // read once; the work is about 2·n·(p+1)² flops. The kernels use AVX-512F or AVX2 with FMA
 // when the CPU has them (chosen once at run time) and SSE2 otherwise; on one CPU the result has
-// the same bits on every run. Diagonal signs are as Householder QR leaves them.
-Eigen::MatrixXd StreamingR(const ColumnMatrix& x, const double* y,
-                           const Eigen::VectorXd& inv_scale);
+// the same bits on every run. Diagonal signs are as Householder QR leaves them. `keep_going` is
+// asked every few megabytes of rows; CANCELLED when it says stop.
+Result<Eigen::MatrixXd> StreamingR(const ColumnMatrix& x, const double* y,
+                                   const Eigen::VectorXd& inv_scale,
+                                   const KeepGoing& keep_going = nullptr);
 
 // The kernel StreamingR uses on this CPU: "AVX-512F", "AVX2+FMA" or "SSE2".
 const char* StreamingRKernel();

@@ -127,7 +127,8 @@ Result<TrainOutput> TrainLogistic(const Frame& frame, const TrainOptions& option
                   response.name + " = " + positive + ")"))
     return cancelled;
   MLPROD_ASSIGN_OR_RETURN(LogisticFit fit,
-                          FitLogistic(x, y, design.intercept(), design.column_names()));
+                          FitLogistic(x, y, design.intercept(), design.column_names(),
+                                      e.Span(0.3, 0.8)));
   std::string line = "IRLS converged in " + std::to_string(fit.iterations) + " iterations: rank " +
                      std::to_string(fit.rank) + " of " + std::to_string(x.cols());
   for (size_t j = 0; j < fit.aliased.size(); ++j)
@@ -191,13 +192,9 @@ Result<TrainOutput> TrainPenalized(const Frame& frame, const TrainOptions& optio
   auto& m = report.metrics;
   std::vector<double> lambdas;
   if (std::isnan(params.lambda)) {
-    bool stop = false;
     MLPROD_ASSIGN_OR_RETURN(LambdaCv cv,
                             CrossValidateLambda(x, y, intercept, params.alpha, params.folds,
-                                                params.cv_seed, [&](double f) {
-                                                  stop = !e(0.2 + 0.6 * f, "");
-                                                  return !stop;
-                                                }));
+                                                params.cv_seed, e.Span(0.2, 0.8)));
     m["lambda_min"] = cv.lambda_min;
     m["lambda_1se"] = cv.lambda_1se;
     const size_t idx = params.one_se ? cv.index_1se : cv.index_min;
@@ -279,7 +276,7 @@ Result<TrainOutput> TrainKMeans(const Frame& frame, const TrainOptions& options,
                   " (" + std::to_string(data.rows_dropped) +
                   " rows dropped); columns are used as given, not standardised"))
     return cancelled;
-  MLPROD_ASSIGN_OR_RETURN(KMeansFit fit, FitKMeans(x, params));
+  MLPROD_ASSIGN_OR_RETURN(KMeansFit fit, FitKMeans(x, params, e.Span(0.2, 0.7)));
   if (!e(0.7, "best of " + std::to_string(params.n_init) + " k-means++ runs: inertia " +
                   FormatG(fit.inertia) + " after " + std::to_string(fit.iterations) +
                   " Lloyd iterations" + (fit.converged ? "" : " (max_iter reached)")))

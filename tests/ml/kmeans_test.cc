@@ -56,6 +56,30 @@ TEST(KMeans, InertiaAndSilhouetteMatchSklearnToSixDigits) {
   EXPECT_EQ(dot->report.metrics.at("inertia"), out->report.metrics.at("inertia"));
 }
 
+TEST(KMeans, StopsBetweenLloydIterationsWhenTold) {
+  const json r = ReadReference("kinds_refs.json")["kmeans"];
+  const Frame f = Blobs(r);
+  Eigen::MatrixXd x(f.rows, 2);
+  for (size_t i = 0; i < f.rows; ++i) x.row(i) << f.columns[0].values[i], f.columns[1].values[i];
+  KMeansOptions options;
+  options.k = 3;
+  std::vector<double> asked;
+  auto whole = FitKMeans(x, options, [&](double fraction) {
+    asked.push_back(fraction);
+    return true;
+  });
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_GE(asked.size(), static_cast<size_t>(options.n_init));  // at least once per run
+  for (double fraction : asked) {
+    EXPECT_GE(fraction, 0.0);
+    EXPECT_LT(fraction, 1.0);
+  }
+  int calls = 0;
+  auto stopped = FitKMeans(x, options, [&](double) { return ++calls < 3; });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(calls, 3);
+}
+
 TEST(KMeans, PredictReturnsTheClusterAndRoundTrips) {
   const json r = ReadReference("kinds_refs.json")["kmeans"];
   TrainOptions o = KMeans("~ x1 + x2", {{"k", "3"}, {"n_init", "4"}, {"seed", "9"}});

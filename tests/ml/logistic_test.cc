@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ml/logistic.h"
 #include "ml/model.h"
 #include "tests/ml/test_columns.h"
 
@@ -75,6 +76,21 @@ TEST(Logistic, MatchesStatsmodelsToSixDigits) {
   EXPECT_GT((*pred)[0].upper, (*pred)[0].value);
   EXPECT_GT((*pred)[0].lower, 0);
   EXPECT_LT((*pred)[0].upper, 1);
+}
+
+TEST(Logistic, StopsBetweenIrlsIterationsWhenTold) {
+  const json r = ReadReference("kinds_refs.json")["logistic"];
+  const std::vector<double> y = r["y"], x1 = r["x1"];
+  Eigen::MatrixXd x(y.size(), 2);
+  for (size_t i = 0; i < y.size(); ++i) x.row(i) << 1, x1[i];
+  const Eigen::VectorXd yv = Eigen::Map<const Eigen::VectorXd>(y.data(), y.size());
+  const std::vector<std::string> names = {"(Intercept)", "x1"};
+  int calls = 0;
+  auto stopped = FitLogistic(x, yv, true, names, [&](double) { return ++calls < 2; });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(calls, 2);
+  auto whole = FitLogistic(x, yv, true, names, [](double) { return true; });
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
 }
 
 TEST(Logistic, BooleanAndTwoLevelResponsesMatchZeroOne) {

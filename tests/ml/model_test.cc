@@ -146,6 +146,30 @@ TEST(ModelTrain, ProgressLogsAndCancels) {
   EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
 }
 
+TEST(ModelTrain, CancelTakesEffectInsideTheQr) {
+  // Large enough that the QR asks to keep going while it runs: the run stops there, before the
+  // "QR done" line.
+  const size_t n = 400000;
+  std::vector<double> x(n), y(n);
+  for (size_t i = 0; i < n; ++i) {
+    x[i] = static_cast<double>(i % 1000);
+    y[i] = 2 * x[i] + static_cast<double>(i % 7);
+  }
+  Frame f;
+  f.rows = n;
+  f.columns = {NumericColumn("y", y), NumericColumn("x", x)};
+  std::vector<std::string> lines;
+  bool asked_inside = false;
+  auto out = Train(f, Opts("y ~ x"), [&](double p, const std::string& line) {
+    lines.push_back(line);
+    if (line.empty() && p > 0.3 && p < 0.7) asked_inside = true;
+    return !asked_inside;
+  });
+  EXPECT_EQ(out.status().code(), StatusCode::kCancelled);
+  EXPECT_TRUE(asked_inside);
+  for (const std::string& line : lines) EXPECT_EQ(line.find("QR done"), std::string::npos);
+}
+
 Frame WithMissing() {
   Frame f;
   f.rows = 8;

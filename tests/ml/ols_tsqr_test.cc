@@ -28,7 +28,9 @@ void CheckShape(Eigen::Index n, Eigen::Index p, uint64_t seed) {
   for (Eigen::Index i = 0; i < n; ++i) y(i) = normal(rng);
 
   const ColumnMatrix columns(x.data(), static_cast<size_t>(n), static_cast<size_t>(p));
-  const Eigen::MatrixXd r = StreamingR(columns, y.data(), inv_scale);
+  auto streamed = StreamingR(columns, y.data(), inv_scale);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  const Eigen::MatrixXd& r = *streamed;
   ASSERT_EQ(r.rows(), p + 1);
   ASSERT_EQ(r.cols(), p + 1);
   for (Eigen::Index j = 0; j <= p; ++j)
@@ -54,6 +56,37 @@ TEST(StreamingR, RTransposeRIsTheGramMatrix) {
   CheckShape(2500, 17, 5);
   CheckShape(3001, 45, 6);
   CheckShape(900, 201, 7);
+}
+
+TEST(StreamingR, AsksToKeepGoingBetweenBlocksAndStopsWhenTold) {
+  const Eigen::Index n = 200000, p = 20;  // about a hundred blocks
+  Eigen::MatrixXd x = Eigen::MatrixXd::Random(n, p);
+  const Eigen::VectorXd y = Eigen::VectorXd::Random(n), inv_scale = Eigen::VectorXd::Ones(p);
+  const ColumnMatrix columns(x.data(), static_cast<size_t>(n), static_cast<size_t>(p));
+
+  std::vector<double> asked;
+  auto whole = StreamingR(columns, y.data(), inv_scale, [&](double f) {
+    asked.push_back(f);
+    return true;
+  });
+  ASSERT_TRUE(whole.ok());
+  ASSERT_GE(asked.size(), 3u);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_GT(asked[i], 0.0);
+    EXPECT_LT(asked[i], 1.0);
+    if (i > 0) {
+      EXPECT_GT(asked[i], asked[i - 1]);
+    }
+  }
+  // Asking changes nothing in the result.
+  auto silent = StreamingR(columns, y.data(), inv_scale);
+  ASSERT_TRUE(silent.ok());
+  EXPECT_EQ(*whole, *silent);
+
+  int calls = 0;
+  auto stopped = StreamingR(columns, y.data(), inv_scale, [&](double) { return ++calls < 2; });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(calls, 2);  // it stopped at the first "no", long before the last block
 }
 
 }  // namespace
