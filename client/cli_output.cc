@@ -322,6 +322,136 @@ void PrintCoefficientCsv(const v1::Run& run, std::ostream& out) {
   PrintCsv(t, out);
 }
 
+namespace {
+
+// Estimate, SE, statistic and p-value per term with R's significance stars; `stat` names the
+// statistic ("t" for lm, "z" for glm).
+void PrintTestedCoefficients(const v1::Run& run, const std::string& stat, std::ostream& out) {
+  Table table{{"", "Estimate", "Std. Error", stat + " value", "Pr(>|" + stat + "|)", ""}, {}};
+  int aliased = 0;
+  for (const v1::Coefficient& c : run.coefficients()) {
+    if (c.aliased()) ++aliased;
+    table.rows.push_back({c.term(), FormatNumber(c.estimate()), FormatNumber(c.std_error()),
+                          FormatNumber(c.t_value(), 4), FormatPValue(c.p_value()),
+                          Stars(c.p_value())});
+  }
+  out << "\nCoefficients:\n";
+  PrintTable(table, out);
+  out << "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n";
+  if (aliased > 0) out << "(" << aliased << " not defined because of singularities)\n";
+}
+
+bool HasIntercept(const v1::Run& run) {
+  return std::any_of(run.coefficients().begin(), run.coefficients().end(),
+                     [](const v1::Coefficient& c) { return c.term() == "(Intercept)"; });
+}
+
+// "RMSE: 1.2,  MAE: 0.9,  R-squared: 0.5" from the metrics under `prefix` ("", "test_", "cv_").
+std::string RegressionMetrics(const v1::Run& run, const std::string& prefix) {
+  return "RMSE: " + FormatNumber(MetricOr(run, (prefix + "rmse").c_str())) +
+         ",  MAE: " + FormatNumber(MetricOr(run, (prefix + "mae").c_str())) +
+         ",  R-squared: " + FormatNumber(MetricOr(run, (prefix + "r_squared").c_str()), 4);
+}
+
+std::string ClassificationMetrics(const v1::Run& run, const std::string& prefix) {
+  return "accuracy: " + FormatNumber(MetricOr(run, (prefix + "accuracy").c_str()), 4) +
+         ",  log-loss: " + FormatNumber(MetricOr(run, (prefix + "log_loss").c_str())) +
+         ",  AUC: " + FormatNumber(MetricOr(run, (prefix + "auc").c_str()), 4);
+}
+
+// The held-out split's and the cross-validation's lines, when the run had them.
+void PrintHeldOut(const v1::Run& run, std::string (*metrics)(const v1::Run&, const std::string&),
+                  const char* probe, std::ostream& out) {
+  if (run.metrics().count(std::string("test_") + probe) > 0)
+    out << "Test " << metrics(run, "test_") << "  (" << run.n_test() << " rows)\n";
+  if (run.metrics().count(std::string("cv_") + probe) > 0) {
+    auto folds = run.params().find("cv_folds");
+    out << "Cross-validated " << metrics(run, "cv_") << "  (mean over "
+        << (folds == run.params().end() ? std::string("the") : folds->second) << " folds)\n";
+  }
+}
+
+// As R's print(summary(lm)).
+void PrintOlsSummary(const v1::Run& run, std::ostream& out) {
+  PrintTestedCoefficients(run, "t", out);
+  const double df = run.df_residual();
+  const int rank = static_cast<int>(std::lround(static_cast<double>(run.n_obs()) - df));
+  out << "\nResidual standard error: " << FormatNumber(run.sigma(), 4) << " on "
+      << FormatNumber(df) << " degrees of freedom\n";
+  out << "Multiple R-squared:  " << FormatNumber(MetricOr(run, "r_squared"), 4)
+      << ",\tAdjusted R-squared:  " << FormatNumber(MetricOr(run, "adj_r_squared"), 4) << "\n";
+  const double f_p = MetricOr(run, "f_p_value");
+  out << "F-statistic: " << FormatNumber(MetricOr(run, "f_statistic"), 4) << " on "
+      << (rank - (HasIntercept(run) ? 1 : 0)) << " and " << FormatNumber(df) << " DF,  p-value: "
+      << (f_p < 2.2e-16 ? std::string("< 2.2e-16") : FormatNumber(f_p, 4)) << "\n";
+  out << "Log-likelihood: " << FormatNumber(MetricOr(run, "log_likelihood"), 7)
+      << ",  AIC: " << FormatNumber(MetricOr(run, "aic"), 7)
+      << ",  BIC: " << FormatNumber(MetricOr(run, "bic"), 7)
+      << "  (R's convention: sigma counted as a parameter)\n";
+  out << "Training RMSE: " << FormatNumber(MetricOr(run, "rmse")) << ",  MAE: "
+      << FormatNumber(MetricOr(run, "mae")) << "\n";
+  PrintHeldOut(run, RegressionMetrics, "rmse", out);
+}
+
+// As R's print(summary(glm(family = binomial))), then the classification metrics.
+void PrintLogisticSummary(const v1::Run& run, std::ostream& out) {
+  PrintTestedCoefficients(run, "z", out);
+  const int null_df = run.n_obs() - (HasIntercept(run) ? 1 : 0);
+  out << "\n(Dispersion parameter for binomial family taken to be 1)\n\n";
+  out << "    Null deviance: " << FormatNumber(MetricOr(run, "null_deviance"), 5) << "  on "
+      << null_df << "  degrees of freedom\n";
+  out << "Residual deviance: " << FormatNumber(MetricOr(run, "deviance"), 5) << "  on "
+      << FormatNumber(run.df_residual()) << "  degrees of freedom\n";
+  out << "AIC: " << FormatNumber(MetricOr(run, "aic"), 5) << "\n\n";
+  out << "Log-likelihood: " << FormatNumber(MetricOr(run, "log_likelihood"), 7)
+      << ",  BIC: " << FormatNumber(MetricOr(run, "bic"), 7) << "\n";
+  out << "Training " << ClassificationMetrics(run, "") << "\n";
+  PrintHeldOut(run, ClassificationMetrics, "accuracy", out);
+}
+
+// ridge, lasso, elasticnet: estimates only (a penalised fit has no standard errors); zeros
+// print as "." as glmnet's coef() shows them.
+void PrintPenalizedSummary(const v1::Run& run, std::ostream& out) {
+  out << "\nCoefficients (alpha = " << FormatNumber(MetricOr(run, "alpha"))
+      << ", lambda = " << FormatNumber(MetricOr(run, "lambda"))
+      << "; fitted on standardised columns as glmnet, shown on the original scale):\n";
+  Table table{{"", "Estimate"}, {}};
+  int penalised = 0, nonzero = 0;
+  for (const v1::Coefficient& c : run.coefficients()) {
+    const bool zero = c.estimate() == 0;
+    if (c.term() != "(Intercept)") {
+      ++penalised;
+      nonzero += zero ? 0 : 1;
+    }
+    table.rows.push_back({c.term(), zero ? "." : FormatNumber(c.estimate())});
+  }
+  PrintTable(table, out);
+  out << nonzero << " of " << penalised << " penalised coefficients are nonzero\n";
+  if (run.metrics().count("lambda_min") > 0) {
+    out << "Cross-validated lambda: lambda.min = " << FormatNumber(MetricOr(run, "lambda_min"))
+        << ",  lambda.1se = " << FormatNumber(MetricOr(run, "lambda_1se")) << "\n";
+  }
+  out << "\nTraining " << RegressionMetrics(run, "") << "\n";
+  PrintHeldOut(run, RegressionMetrics, "rmse", out);
+}
+
+// The clusters as the fit logged them (size and centre), then inertia and silhouette.
+void PrintKMeansSummary(const v1::Run& run, std::ostream& out) {
+  out << "\nClusters:\n";
+  for (const std::string& line : run.log()) {
+    if (line.rfind("cluster ", 0) == 0) out << "  " << line << "\n";
+  }
+  out << "\nInertia (within-cluster sum of squares): " << FormatNumber(MetricOr(run, "inertia"))
+      << ",  silhouette: " << FormatNumber(MetricOr(run, "silhouette"), 4) << "\n";
+  if (run.metrics().count("test_inertia") > 0) {
+    out << "Test inertia: " << FormatNumber(MetricOr(run, "test_inertia"))
+        << ",  silhouette: " << FormatNumber(MetricOr(run, "test_silhouette"), 4) << "  ("
+        << run.n_test() << " rows)\n";
+  }
+}
+
+}  // namespace
+
 void PrintRunSummary(const v1::Run& run, std::ostream& out) {
   out << "Run " << run.id() << "  " << RunStatusName(run.status()) << "  (experiment "
       << run.experiment() << ", dataset " << FormatRef(run.dataset()) << ", model "
@@ -335,45 +465,16 @@ void PrintRunSummary(const v1::Run& run, std::ostream& out) {
     out << "; test fraction " << run.test_fraction() << ", seed " << run.seed() << " ("
         << run.n_test() << " test rows)";
   }
-  out << "\n\nCoefficients:\n";
-  Table table{{"", "Estimate", "Std. Error", "t value", "Pr(>|t|)", ""}, {}};
-  int aliased = 0;
-  for (const v1::Coefficient& c : run.coefficients()) {
-    if (c.aliased()) ++aliased;
-    table.rows.push_back({c.term(), FormatNumber(c.estimate()), FormatNumber(c.std_error()),
-                          FormatNumber(c.t_value(), 4), FormatPValue(c.p_value()),
-                          Stars(c.p_value())});
-  }
-  std::ostringstream coefs;
-  PrintTable(table, coefs);
-  out << coefs.str() << "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n";
-  if (aliased > 0) {
-    out << "(" << aliased << " not defined because of singularities)\n";
-  }
-  const double df = run.df_residual();
-  const int rank = static_cast<int>(std::lround(static_cast<double>(run.n_obs()) - df));
-  const bool intercept =
-      std::any_of(run.coefficients().begin(), run.coefficients().end(),
-                  [](const v1::Coefficient& c) { return c.term() == "(Intercept)"; });
-  out << "\nResidual standard error: " << FormatNumber(run.sigma(), 4) << " on "
-      << FormatNumber(df) << " degrees of freedom\n";
-  out << "Multiple R-squared:  " << FormatNumber(MetricOr(run, "r_squared"), 4)
-      << ",\tAdjusted R-squared:  " << FormatNumber(MetricOr(run, "adj_r_squared"), 4) << "\n";
-  const double f_p = MetricOr(run, "f_p_value");
-  out << "F-statistic: " << FormatNumber(MetricOr(run, "f_statistic"), 4) << " on "
-      << (rank - (intercept ? 1 : 0)) << " and " << FormatNumber(df) << " DF,  p-value: "
-      << (f_p < 2.2e-16 ? std::string("< 2.2e-16") : FormatNumber(f_p, 4)) << "\n";
-  out << "Log-likelihood: " << FormatNumber(MetricOr(run, "log_likelihood"), 7)
-      << ",  AIC: " << FormatNumber(MetricOr(run, "aic"), 7)
-      << ",  BIC: " << FormatNumber(MetricOr(run, "bic"), 7)
-      << "  (R's convention: sigma counted as a parameter)\n";
-  out << "Training RMSE: " << FormatNumber(MetricOr(run, "rmse")) << ",  MAE: "
-      << FormatNumber(MetricOr(run, "mae")) << "\n";
-  if (run.metrics().count("test_rmse") > 0) {
-    out << "Test RMSE: " << FormatNumber(MetricOr(run, "test_rmse"))
-        << ",  MAE: " << FormatNumber(MetricOr(run, "test_mae"))
-        << ",  R-squared: " << FormatNumber(MetricOr(run, "test_r_squared"), 4) << "  ("
-        << run.n_test() << " rows)\n";
+  out << "\n";
+  const std::string& kind = run.model();
+  if (kind == "logistic") {
+    PrintLogisticSummary(run, out);
+  } else if (kind == "ridge" || kind == "lasso" || kind == "elasticnet") {
+    PrintPenalizedSummary(run, out);
+  } else if (kind == "kmeans") {
+    PrintKMeansSummary(run, out);
+  } else {
+    PrintOlsSummary(run, out);
   }
 }
 

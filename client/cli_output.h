@@ -53,7 +53,9 @@ nlohmann::json ToJson(const v1::PredictResponse& response);
 // aliased), numbers with 15 significant digits, NA for an aliased term's numbers.
 void PrintCoefficientCsv(const v1::Run& run, std::ostream& out);
 
-// The run as R's print(summary(lm)) lays it out, plus the split's test metrics.
+// The run as R prints its summary: summary(lm) for ols, summary(glm) for logistic, glmnet-style
+// estimates for ridge/lasso/elasticnet, the clusters for kmeans; then the held-out split's and the
+// cross-validation's metrics when the run had them.
 void PrintRunSummary(const v1::Run& run, std::ostream& out);
 
 }  // namespace mlprod::client
