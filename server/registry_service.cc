@@ -144,9 +144,8 @@ grpc::Status ModelRegistryImpl::GetModel(grpc::ServerContext*, const v1::GetMode
 
 Result<registry::AliasChange> ModelRegistryImpl::MoveAlias(const grpc::ServerContext& context,
                                                            registry::MoveAliasRequest request) {
-  MLPROD_RETURN_IF_ERROR(serving_->Load(request.model, request.to_version).status());
   request.actor = ActorOf(context);
-  return registry_->MoveAlias(request);
+  return serving_->MoveAlias(request);
 }
 
 grpc::Status ModelRegistryImpl::Promote(grpc::ServerContext* context,

@@ -29,7 +29,7 @@ Result<ServingModels::Handle> ServingModels::Resolve(std::string_view reference)
     }
   } else {
     MLPROD_RETURN_IF_ERROR(registry::ValidateName("alias", selector));
-    MLPROD_ASSIGN_OR_RETURN(std::optional<int> target, registry_->ResolveAlias(name, selector));
+    MLPROD_ASSIGN_OR_RETURN(std::optional<int> target, AliasTarget(AliasKey(name, selector)));
     if (!target) {
       return Status::NotFound("model '" + name + "' has no alias '" + selector + "'");
     }
@@ -57,6 +57,35 @@ Result<std::shared_ptr<const ml::Model>> ServingModels::Load(const std::string& 
   }
   std::lock_guard<std::mutex> lock(mu_);
   return models_.emplace(key, std::move(model).value()).first->second;
+}
+
+Result<std::optional<int>> ServingModels::AliasTarget(const AliasKey& key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = aliases_.find(key);
+    if (it != aliases_.end()) return std::optional<int>(it->second);
+  }
+  std::lock_guard<std::mutex> write(alias_write_mu_);
+  MLPROD_ASSIGN_OR_RETURN(std::optional<int> target, registry_->ResolveAlias(key.first, key.second));
+  if (target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    aliases_[key] = *target;
+  }
+  return target;
+}
+
+Result<registry::AliasChange> ServingModels::MoveAlias(const registry::MoveAliasRequest& request) {
+  MLPROD_RETURN_IF_ERROR(Load(request.model, request.to_version).status());
+  const AliasKey key(request.model, request.alias);
+  std::lock_guard<std::mutex> write(alias_write_mu_);
+  Result<registry::AliasChange> change = registry_->MoveAlias(request);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (change.ok()) {
+    aliases_[key] = change->to_version;
+  } else {
+    aliases_.erase(key);  // whatever the registry holds now, the next request reads it
+  }
+  return change;
 }
 
 int ServingModels::loaded() const {

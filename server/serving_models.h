@@ -4,12 +4,19 @@
 // Promote and Rollback load the target before they move the alias, and a request holds a
 // shared_ptr to the version it resolved for its whole life, so moving an alias never tears a
 // request nor answers it with a mix of versions. Versions are immutable: a loaded one never goes
-// stale. Thread-safe.
+// stale.
+//
+// Aliases are resolved from memory too, so a prediction never waits on SQLite (nor on a promote's
+// fsync): the first request for NAME@ALIAS reads the registry, and every later move of that alias
+// goes through MoveAlias here, which updates the table right after the registry commits. That
+// holds while this process is the registry's only writer (embedded SQLite); replicas sharing one
+// registry will need the table refreshed from it. Thread-safe.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,12 +44,26 @@ class ServingModels {
   // The loaded `name`@`version`, loading it first when needed.
   Result<std::shared_ptr<const ml::Model>> Load(const std::string& name, int version);
 
+  // Loads the target version, then moves the alias in the registry (its compare-and-swap and
+  // history entry) and in the table requests resolve through. The only way this server moves
+  // an alias.
+  Result<registry::AliasChange> MoveAlias(const registry::MoveAliasRequest& request);
+
   int loaded() const;
 
  private:
+  using AliasKey = std::pair<std::string, std::string>;  // (model, alias)
+
+  // The version `key` points at: from the table, or read from the registry and remembered.
+  Result<std::optional<int>> AliasTarget(const AliasKey& key);
+
   registry::Registry* const registry_;
+  // Held across a registry read or write of an alias and the table update that follows, so the
+  // table ends as the registry's last committed state whatever the interleaving.
+  std::mutex alias_write_mu_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, std::shared_ptr<const ml::Model>> models_;  // GUARDED_BY(mu_)
+  std::map<AliasKey, int> aliases_;  // GUARDED_BY(mu_); set aliases only
 };
 
 }  // namespace mlprod::server

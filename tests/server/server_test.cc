@@ -178,13 +178,58 @@ TEST_F(ServerTest, PredictionsDuringPromotionsNeverFailNorMixVersions) {
     });
   }
   for (int i = 0; i < 40; ++i) {
-    ASSERT_TRUE(Promote(i % 2 == 0 ? 2 : 1, /*force=*/true).ok());
+    const int to = i % 2 == 0 ? 2 : 1;
+    ASSERT_TRUE(Promote(to, /*force=*/true).ok());
+    // Serving follows the alias as soon as the promote is acknowledged.
+    v1::PredictResponse response;
+    ASSERT_TRUE(Predict(x, "b", &response).ok());
+    EXPECT_EQ(response.version(), to);
   }
   stop = true;
   for (std::thread& t : callers) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(mixed.load(), 0);
   EXPECT_GT(answered.load(), 0);
+}
+
+TEST_F(ServerTest, RacingPromotionsLeaveServingWhereTheRegistryPointsTheAlias) {
+  Upload(WriteCsv(false), "lin");
+  const v1::Run r1 = Train("lin", "y ~ x + g");
+  const v1::Run r2 = Train("lin", "y ~ x + g + I(x^2)");
+  ASSERT_EQ(Register(r1.id()), 1);
+  ASSERT_EQ(Register(r2.id()), 2);
+  ASSERT_TRUE(Promote(1, false).ok());
+  v1::PredictResponse warm;
+  ASSERT_TRUE(Predict(1, "b", &warm).ok());  // the alias is now in serving's table
+
+  // Promotes race from four threads (some lose the compare-and-swap: ABORTED, or find the alias
+  // already there: FAILED_PRECONDITION); whatever the interleaving, serving must end on the
+  // version the registry's alias names.
+  std::vector<std::thread> promoters;
+  std::atomic<int> succeeded{0};
+  for (int t = 0; t < 4; ++t) {
+    promoters.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) succeeded += Promote((t + i) % 2 + 1, true).ok() ? 1 : 0;
+    });
+  }
+  for (std::thread& t : promoters) t.join();
+  EXPECT_GT(succeeded.load(), 0);
+
+  v1::GetModelRequest request;
+  request.set_name("m");
+  v1::Model model;
+  auto context = client_->NewContext();
+  ASSERT_TRUE(client_->registry().GetModel(context.get(), request, &model).ok());
+  int production = 0;
+  for (const v1::ModelVersion& v : model.versions()) {
+    for (const std::string& alias : v.aliases()) {
+      if (alias == "production") production = v.version();
+    }
+  }
+  ASSERT_NE(production, 0);
+  v1::PredictResponse response;
+  ASSERT_TRUE(Predict(1, "b", &response).ok());
+  EXPECT_EQ(response.version(), production);
 }
 
 TEST_F(ServerTest, WorsePromotionIsRefusedUnlessForcedAndRecorded) {
