@@ -24,7 +24,7 @@ test: build
 bench:
 	@bash deploy/install-deps.sh --bench
 	cmake --preset $(PRESET)
-	cmake --build --preset $(PRESET) --target mlprod_bench mlprod_ols_bench mlprod mlprod-server
+	cmake --build --preset $(PRESET) --target mlprod_bench mlprod_ols_bench mlprod_serve_bench mlprod mlprod-server
 	/usr/bin/python3 bench/run_bench.py --build-dir build/$(PRESET)
 
 clean:

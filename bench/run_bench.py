@@ -18,6 +18,13 @@ examples/generate_salaries.py, more rows) and times pandas.read_csv of it agains
 the API (`mlprod datasets upload` to a fresh mlprod-server until the command returns with the
 queryable version), and reports the server's peak RSS growth during the upload.
 
+Serving (SPEC §10): the quickstart's two salary models on a fresh mlprod-server, and beside it an
+echo InferenceService built by bench/serve_bench.cc (the gRPC transport ceiling: the same messages,
+no work); Predict QPS and p50/p99 latency at 1, 8 and 64 requests in flight with one row per
+request, and rows/s with 1000-row batches, mlprod against the echo in turn; then 100 promotions
+of the production alias while 8 requests stay in flight, counting failed requests and requests
+answered by a mix of versions, and the QPS before and during.
+
 It also runs the Google Benchmark micro-benchmarks (build/<preset>/bench/mlprod_bench), then prints
 one summary table of ratios and writes the figures to build/<preset>/bench/results.json.
 
@@ -274,19 +281,41 @@ def rss_kib(pid, field):
     return 0
 
 
+def start_listener(argv, **popen_args):
+    """Starts a process that prints "listening on ADDR" first; returns (process, ADDR)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **popen_args)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (\S+)", line)
+    if not m:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"{os.path.basename(argv[0])} did not start: {line!r}")
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    return proc, m.group(1)
+
+
+def stop_server(server):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def fresh_server(build, workdir, prefix):
+    """mlprod-server on a free port with a new data dir; returns (process, ADDR, data_dir, log)."""
+    data_dir = tempfile.mkdtemp(prefix=prefix, dir=workdir)
+    log = open(os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w")
+    server, addr = start_listener([os.path.join(build, "server", "mlprod-server"), "--listen",
+                                   "127.0.0.1:0", "--data-dir", data_dir], stderr=log)
+    return server, addr, data_dir, log
+
+
 def ingest_once(build, csv_path, workdir, name):
     """Fresh server and data dir; times `mlprod datasets upload` until it returns."""
-    data_dir = tempfile.mkdtemp(prefix="ingest-", dir=workdir)
-    log = open(os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w")
-    server = subprocess.Popen([os.path.join(build, "server", "mlprod-server"), "--listen", "127.0.0.1:0",
-                               "--data-dir", data_dir], stdout=subprocess.PIPE, stderr=log, text=True)
+    server, addr, data_dir, log = fresh_server(build, workdir, "ingest-")
     try:
-        line = server.stdout.readline()
-        m = re.search(r"listening on (\S+)", line)
-        if not m:
-            raise RuntimeError(f"mlprod-server did not start: {line!r}")
-        addr = m.group(1)
-        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
         time.sleep(0.5)
         rss_before = rss_kib(server.pid, "VmRSS")
         hwm_before = rss_kib(server.pid, "VmHWM")
@@ -320,12 +349,50 @@ def ingest_once(build, csv_path, workdir, name):
                 "peak_growth_mib": (max(hwm_after, peak[0]) - rss_before) / 1024.0,
                 "rows": version.get("rows"), "columns": [c["type"] for c in version.get("columns", [])]}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# Rows the serving benchmark predicts (the salary model's signature, varied levels).
+SERVE_ROWS = ["years_code=5,country=Germany,remote=yes", "years_code=12,country=India,remote=no",
+              "years_code=1,country=United States,remote=no", "years_code=30,country=Brazil,remote=yes"]
+
+
+def serve_bench(build, workdir, source, reps, seconds):
+    """The quickstart's two salary models on a fresh mlprod-server, the echo service beside it,
+    and mlprod_serve_bench between them; returns its JSON."""
+    salaries = os.path.join(workdir, "salaries.csv")
+    if not os.path.exists(salaries):
+        subprocess.run([sys.executable, os.path.join(source, "examples", "generate_salaries.py"), salaries],
+                       check=True)
+    server, addr, data_dir, log = fresh_server(build, workdir, "serve-")
+    echo = None
+    try:
+        def cli(*argv):
+            subprocess.run([os.path.join(build, "client", "mlprod"), "--server", addr, "-o", "json", *argv],
+                           check=True, capture_output=True, text=True)
+        cli("datasets", "upload", salaries, "--name", "salaries")
+        for formula in ("salary ~ years_code + country + remote",
+                        "salary ~ years_code + I(years_code^2) + country + remote"):
+            cli("runs", "submit", "--dataset", "salaries", "--formula", formula, "--missing", "mean",
+                "--test-fraction", "0.2", "--seed", "7", "--watch")
+        cli("models", "register", "salary", "--run", "r1")
+        cli("models", "register", "salary", "--run", "r2")
+        cli("models", "promote", "salary", "1", "--reason", "serve bench")
+        bench = os.path.join(build, "bench", "mlprod_serve_bench")
+        echo, echo_addr = start_listener([bench, "--echo-server"], stdin=subprocess.PIPE)
+        argv = [bench, "--mlprod", addr, "--echo", echo_addr, "--model", "salary", "--seconds", str(seconds),
+                "--reps", str(reps)]
+        for row in SERVE_ROWS:
+            argv += ["--row", row]
+        r = subprocess.run(argv, check=True, capture_output=True, text=True)
+        return json.loads(r.stdout)
+    finally:
+        if echo is not None:
+            echo.stdin.close()
+            echo.wait(timeout=30)
+        stop_server(server)
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -396,6 +463,7 @@ def main():
     ap.add_argument("--skip-ols", action="store_true")
     ap.add_argument("--skip-csv", action="store_true")
     ap.add_argument("--skip-micro", action="store_true")
+    ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--json-out", help="also write the results here")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -418,8 +486,8 @@ def main():
     reps = max(1, args.reps)
     # Copies of the binaries, so that another build relinking build/ mid-run changes nothing here.
     bindir = os.path.join(workdir, "bin")
-    for sub, exe in (("bench", "mlprod_bench"), ("bench", "mlprod_ols_bench"), ("server", "mlprod-server"),
-                     ("client", "mlprod")):
+    for sub, exe in (("bench", "mlprod_bench"), ("bench", "mlprod_ols_bench"), ("bench", "mlprod_serve_bench"),
+                     ("server", "mlprod-server"), ("client", "mlprod")):
         os.makedirs(os.path.join(bindir, sub), exist_ok=True)
         src = os.path.join(build, sub, exe)
         if os.path.exists(src):
@@ -556,6 +624,26 @@ def main():
         print(f"   server RSS {row['server_rss_before_mib']:.0f} MiB before; peak growth during upload "
               f"{row['server_peak_rss_growth_mib']:.0f} MiB (max over {reps} uploads)", flush=True)
 
+    if not args.skip_serve:
+        seconds = 1 if args.quick else 3
+        print(f"-- Predict and promotion under load  {seconds} s per point, best of {reps}  load {load()}",
+              flush=True)
+        s = serve_bench(build, workdir, source, reps, seconds)
+        results["serve"] = s
+        for p in s["single_row"] + [s["batch"]]:
+            e, m = p["echo"], p["mlprod"]
+            print(f"   {p['rows']} row(s)/request, {p['inflight']} in flight: echo {e['qps']:.0f} qps "
+                  f"(p50 {e['p50_us']:.0f} us, p99 {e['p99_us']:.0f} us)   mlprod {m['qps']:.0f} qps "
+                  f"(p50 {m['p50_us']:.0f} us, p99 {m['p99_us']:.0f} us)   mlprod/echo {m['qps'] / e['qps']:.2f}",
+                  flush=True)
+        pr = s["promotion"]
+        b, d = pr["before"], pr["during"]
+        print(f"   {pr['promoted']} promotions under 8 in flight ({pr['rows_per_request']} rows/request): "
+              f"{d['failed']} failed, {d['mixed']} mixed of {d['requests']} requests; qps {b['qps']:.0f} before, "
+              f"{d['qps']:.0f} during; slowest 100 ms window {pr['min_window_qps_before']:.0f} before, "
+              f"{pr['min_window_qps_during']:.0f} during; p99 {b['p99_us']:.0f} us before, {d['p99_us']:.0f} during; "
+              f"promote p50 {pr['promote_p50_ms']:.1f} ms", flush=True)
+
     results["load_average"]["end"] = load()
     results["seconds"] = time.time() - started
     results["peer_env"] = peers.env_note()
@@ -585,6 +673,19 @@ def main():
                      f"{c['mlprod_mb_s']:.1f} MB/s", f"{c['mlprod_over_pandas']:.2f}x", ">= 3x",
                      "yes" if c["mlprod_over_pandas"] >= 3 else "NO"))
         rows.append(("CSV ingest server peak RSS growth", "", f"{c['server_peak_rss_growth_mib']:.0f} MiB", "", "", ""))
+    if "serve" in results:
+        s = results["serve"]
+        for p in s["single_row"] + [s["batch"]]:
+            e, m = p["echo"], p["mlprod"]
+            rows.append((f"Predict {p['rows']} row(s), {p['inflight']} in flight: mlprod / echo",
+                         f"{e['qps'] * p['rows']:.0f} rows/s", f"{m['qps'] * p['rows']:.0f} rows/s",
+                         f"{m['qps'] / e['qps']:.2f}x", "", ""))
+        pr = s["promotion"]
+        d = pr["during"]
+        rows.append((f"{pr['promoted']} promotions under load: failed, mixed", "", f"{d['failed']}, {d['mixed']}",
+                     "", "0, 0", "yes" if d["failed"] == 0 and d["mixed"] == 0 else "NO"))
+        rows.append(("promotions under load: QPS during / before", f"{pr['before']['qps']:.0f}",
+                     f"{d['qps']:.0f}", f"{d['qps'] / pr['before']['qps']:.2f}x", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("   " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
