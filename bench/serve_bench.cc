@@ -5,8 +5,8 @@
 //   mlprod_serve_bench --echo-server
 //       An InferenceService whose Predict answers at once with one prediction per request row
 //       (the same response mlprod sends, without the work): the gRPC transport ceiling on this
-//       machine, built the same way as mlprod-server (sync server, default options). Prints
-//       "listening on ADDR" and serves until its stdin closes.
+//       machine, built the same way as mlprod-server's InferenceService (callback API, default
+//       options). Prints "listening on ADDR" and serves until its stdin closes.
 //
 //   mlprod_serve_bench --mlprod ADDR --echo ADDR --model NAME --row k=v,... [--row ...]
 //       Closed-loop load at 1, 8 and 64 requests in flight (one row per request), then batches
@@ -44,13 +44,16 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 namespace v1 = mlprod::v1;
 
-class EchoInference final : public v1::InferenceService::Service {
-  grpc::Status Predict(grpc::ServerContext*, const v1::PredictRequest* request,
-                       v1::PredictResponse* response) override {
+class EchoInference final : public v1::InferenceService::CallbackService {
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override {
     response->set_model(request->model());
     response->set_version(1);
     for (int i = 0; i < request->rows_size(); ++i) response->add_predictions()->set_value(0);
-    return grpc::Status::OK;
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
 };
 

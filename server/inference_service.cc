@@ -8,9 +8,16 @@
 
 namespace mlprod::server {
 
-grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext*,
-                                           const v1::PredictRequest* request,
-                                           v1::PredictResponse* response) {
+grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerContext* context,
+                                                        const v1::PredictRequest* request,
+                                                        v1::PredictResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Answer(request, response));
+  return reactor;
+}
+
+grpc::Status InferenceServiceImpl::Answer(const v1::PredictRequest* request,
+                                          v1::PredictResponse* response) {
   if (request->rows().empty()) {
     return ToGrpcStatus(Status::InvalidArgument("predict needs at least one row"));
   }

@@ -1,4 +1,10 @@
 // InferenceService: predictions from the version a model reference resolves to.
+//
+// On gRPC's callback API: a prediction is microseconds of work that never blocks (the alias and
+// the model come from memory), so it runs inline on gRPC's own threads and answers without the
+// hand-off to a sync-server thread, which cost more than the prediction itself under concurrent
+// load (docs/BENCHMARKS.md, "Serving"). The exceptions are a version's first load from disk and
+// a very large batch (100 000 rows take about 0.1 s); both are rare and bounded.
 #pragma once
 
 #include <cstddef>
@@ -8,16 +14,18 @@
 
 namespace mlprod::server {
 
-class InferenceServiceImpl final : public v1::InferenceService::Service {
+class InferenceServiceImpl final : public v1::InferenceService::CallbackService {
  public:
   // `serving` outlives the service. More than `max_rows` rows is RESOURCE_EXHAUSTED.
   InferenceServiceImpl(ServingModels* serving, size_t max_rows)
       : serving_(serving), max_rows_(max_rows) {}
 
-  grpc::Status Predict(grpc::ServerContext* context, const v1::PredictRequest* request,
-                       v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
 
  private:
+  grpc::Status Answer(const v1::PredictRequest* request, v1::PredictResponse* response);
   ServingModels* const serving_;
   const size_t max_rows_;
 };
