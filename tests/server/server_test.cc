@@ -115,6 +115,16 @@ class ServerTest : public ::testing::Test {
     return client_->registry().Promote(context.get(), request, &change);
   }
 
+  // Model m: version 1 from y ~ x + g (in production), version 2 with an extra I(x^2) term.
+  void TwoVersionsFirstInProduction(v1::Run* r1, v1::Run* r2) {
+    Upload(WriteCsv(false), "lin");
+    *r1 = Train("lin", "y ~ x + g");
+    *r2 = Train("lin", "y ~ x + g + I(x^2)");
+    ASSERT_EQ(Register(r1->id()), 1);
+    ASSERT_EQ(Register(r2->id()), 2);
+    ASSERT_TRUE(Promote(1, false).ok());
+  }
+
   grpc::Status Predict(double x, const std::string& g, v1::PredictResponse* response) {
     v1::PredictRequest request;
     request.set_model("m");
@@ -142,12 +152,8 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, PredictionsDuringPromotionsNeverFailNorMixVersions) {
-  Upload(WriteCsv(false), "lin");
-  const v1::Run r1 = Train("lin", "y ~ x + g");
-  const v1::Run r2 = Train("lin", "y ~ x + g + I(x^2)");
-  ASSERT_EQ(Register(r1.id()), 1);
-  ASSERT_EQ(Register(r2.id()), 2);
-  ASSERT_TRUE(Promote(1, false).ok());
+  v1::Run r1, r2;
+  ASSERT_NO_FATAL_FAILURE(TwoVersionsFirstInProduction(&r1, &r2));
 
   // Version 2 has an extra term, so the two versions answer differently for x = 7.
   const double x = 7;
@@ -193,12 +199,8 @@ TEST_F(ServerTest, PredictionsDuringPromotionsNeverFailNorMixVersions) {
 }
 
 TEST_F(ServerTest, RacingPromotionsLeaveServingWhereTheRegistryPointsTheAlias) {
-  Upload(WriteCsv(false), "lin");
-  const v1::Run r1 = Train("lin", "y ~ x + g");
-  const v1::Run r2 = Train("lin", "y ~ x + g + I(x^2)");
-  ASSERT_EQ(Register(r1.id()), 1);
-  ASSERT_EQ(Register(r2.id()), 2);
-  ASSERT_TRUE(Promote(1, false).ok());
+  v1::Run r1, r2;
+  ASSERT_NO_FATAL_FAILURE(TwoVersionsFirstInProduction(&r1, &r2));
   v1::PredictResponse warm;
   ASSERT_TRUE(Predict(1, "b", &warm).ok());  // the alias is now in serving's table
 
