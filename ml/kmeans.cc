@@ -73,8 +73,45 @@ std::vector<size_t> SeedCenters(const RowMatrix& x, int k, std::mt19937_64& engi
   return chosen;
 }
 
-// `keep_going` gets the fraction of max_iter done.
-Result<KMeansFit> Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter,
+// Sets every row's label to its nearest centre and says whether any label changed. The same sums
+// in the same order as NearestCenter (so the same labels, ties to the lowest index), but with the
+// centres transposed so that the inner loop runs over the centres, which the compiler vectorises.
+bool AssignRows(const RowMatrix& x, const RowMatrix& centers, std::vector<int>* labels) {
+  const Eigen::Index n = x.rows(), p = x.cols(), k = centers.rows();
+  std::vector<double> ct(static_cast<size_t>(p * k)), d(static_cast<size_t>(k));
+  for (Eigen::Index c = 0; c < k; ++c)
+    for (Eigen::Index j = 0; j < p; ++j) ct[j * k + c] = centers(c, j);
+  bool changed = false;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double* row = x.row(i).data();
+    std::fill(d.begin(), d.end(), 0.0);
+    for (Eigen::Index j = 0; j < p; ++j) {
+      const double xj = row[j];
+      const double* cj = ct.data() + j * k;
+      for (Eigen::Index c = 0; c < k; ++c) {
+        const double t = xj - cj[c];
+        d[c] += t * t;
+      }
+    }
+    int best = 0;
+    double best_d = std::numeric_limits<double>::infinity();
+    for (Eigen::Index c = 0; c < k; ++c) {
+      if (d[c] < best_d) {
+        best_d = d[c];
+        best = static_cast<int>(c);
+      }
+    }
+    if ((*labels)[i] != best) {
+      (*labels)[i] = best;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// `keep_going` gets the fraction of max_iter done. Stops when no label changes or the centres
+// move by at most `tolerance` (summed squared shift).
+Result<KMeansFit> Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter, double tolerance,
                         const KeepGoing& keep_going) {
   const size_t n = static_cast<size_t>(x.rows());
   const Eigen::Index p = x.cols();
@@ -85,18 +122,11 @@ Result<KMeansFit> Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter,
     if (!ShouldContinue(keep_going, static_cast<double>(iter - 1) / max_iter))
       return Status::Cancelled("training cancelled");
     fit.iterations = iter;
-    bool changed = false;
-    for (size_t i = 0; i < n; ++i) {
-      const int c = NearestCenter(centers, x.row(i).data());
-      if (c != fit.labels[i]) {
-        fit.labels[i] = c;
-        changed = true;
-      }
-    }
-    if (!changed) {
+    if (!AssignRows(x, centers, &fit.labels)) {
       fit.converged = true;
       break;
     }
+    const RowMatrix previous = centers;
     RowMatrix sums = RowMatrix::Zero(k, p);
     std::vector<size_t> count(k, 0);
     for (size_t i = 0; i < n; ++i) {
@@ -120,11 +150,17 @@ Result<KMeansFit> Lloyd(const RowMatrix& x, RowMatrix centers, int max_iter,
       }
       centers.row(c) = x.row(far);
     }
+    if ((centers - previous).squaredNorm() <= tolerance) {
+      fit.converged = true;
+      break;
+    }
   }
+  // The labels of the final centres (they moved after the last assignment, unless no label
+  // changed), then sizes and inertia.
+  AssignRows(x, centers, &fit.labels);
   fit.sizes.assign(k, 0);
   long double inertia = 0;
   for (size_t i = 0; i < n; ++i) {
-    fit.labels[i] = NearestCenter(centers, x.row(i).data());
     ++fit.sizes[fit.labels[i]];
     inertia += Dist2(x.row(i).data(), centers.row(fit.labels[i]).data(), p);
   }
@@ -160,6 +196,11 @@ Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x_in, const KMeansOptions& op
     return Status::FailedPrecondition("k = " + std::to_string(options.k) + " clusters but only " +
                                       std::to_string(x_in.rows()) + " rows");
   const RowMatrix x = x_in;
+  // scikit-learn's absolute tolerance: tol times the mean of the columns' variances.
+  const double tolerance =
+      options.tol *
+      ((x.rowwise() - x.colwise().mean()).colwise().squaredNorm() / static_cast<double>(x.rows()))
+          .mean();
   std::mt19937_64 engine(options.seed);
   KMeansFit best;
   best.inertia = std::numeric_limits<double>::infinity();
@@ -170,7 +211,8 @@ Result<KMeansFit> FitKMeans(const Eigen::MatrixXd& x_in, const KMeansOptions& op
     for (int c = 0; c < options.k; ++c) centers.row(c) = x.row(seeds[c]);
     const KeepGoing in_run = [&](double f) { return ShouldContinue(keep_going, (run + f) / runs); };
     MLPROD_ASSIGN_OR_RETURN(KMeansFit fit,
-                            Lloyd(x, centers, options.max_iter, keep_going ? in_run : nullptr));
+                            Lloyd(x, centers, options.max_iter, tolerance,
+                                  keep_going ? in_run : nullptr));
     if (fit.inertia < best.inertia) best = std::move(fit);
   }
   return best;

@@ -1,6 +1,7 @@
 // k-means clustering: greedy k-means++ seeding (as scikit-learn: 2 + floor(ln k) candidate
 // centres per step, the one lowering the potential most is kept), then Lloyd iterations until no
-// label changes or max_iter; the best of n_init runs (lowest inertia) wins. Columns are used as
+// label changes, the centres move less than scikit-learn's tolerance, or max_iter; the best of
+// n_init runs (lowest inertia) wins. Columns are used as
 // given — not standardised, as scikit-learn's KMeans does not; scale them in the formula if they
 // differ in units. Randomness: one mt19937_64(seed) drives every run in turn, with portable
 // draws (53-bit uniforms, rejection-sampled integers), so a seed fixes the result everywhere.
@@ -20,6 +21,9 @@ struct KMeansOptions {
   int k = 0;           // clusters; required, 1 <= k <= rows
   int n_init = 10;     // independent seedings; the lowest inertia wins
   int max_iter = 300;  // Lloyd iterations per run
+  // As scikit-learn's: a run stops when the centres' summed squared shift in one iteration is at
+  // most tol times the mean of the columns' (population) variances; 0 runs until no label changes.
+  double tol = 1e-4;
   uint64_t seed = 0;
 };
 
@@ -29,7 +33,7 @@ struct KMeansFit {
   std::vector<size_t> sizes;
   double inertia = 0;      // sum of squared distances to the assigned centre
   int iterations = 0;      // of the winning run
-  bool converged = false;  // the winning run stopped because no label changed
+  bool converged = false;  // the winning run stopped before max_iter (labels or centres settled)
 };
 
 // FAILED_PRECONDITION when k exceeds the rows; INVALID_ARGUMENT for k < 1; CANCELLED when

@@ -73,6 +73,8 @@ Result<KMeansOptions> ParseKMeans(const TrainOptions& o) {
     } else if (key == "n_init") {
       MLPROD_ASSIGN_OR_RETURN(long long v, ParseIntParam(key, value, 1, 1000));
       k.n_init = static_cast<int>(v);
+    } else if (key == "tol") {
+      MLPROD_ASSIGN_OR_RETURN(k.tol, ParseNumberParam(key, value, 0, 1));
     } else if (key == "max_iter") {
       MLPROD_ASSIGN_OR_RETURN(long long v, ParseIntParam(key, value, 1, 1000000));
       k.max_iter = static_cast<int>(v);

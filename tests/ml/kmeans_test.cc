@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -80,6 +81,33 @@ TEST(KMeans, StopsBetweenLloydIterationsWhenTold) {
   EXPECT_EQ(calls, 3);
 }
 
+TEST(KMeans, LabelsAreServingsNearestCentreAndTheToleranceStopsEarly) {
+  // No cluster structure at all: Lloyd wanders for many iterations before labels settle.
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  Eigen::MatrixXd x(4000, 3);
+  for (Eigen::Index i = 0; i < x.rows(); ++i)
+    for (Eigen::Index j = 0; j < x.cols(); ++j) x(i, j) = u(rng);
+  KMeansOptions exact;
+  exact.k = 20;
+  exact.n_init = 2;
+  exact.tol = 0;
+  KMeansOptions sklearn_like = exact;
+  sklearn_like.tol = 1e-4;
+  auto settled = FitKMeans(x, exact);
+  auto early = FitKMeans(x, sklearn_like);
+  ASSERT_TRUE(settled.ok() && early.ok());
+  for (const KMeansFit* fit : {&*settled, &*early}) {
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+      const Eigen::RowVectorXd row = x.row(i);
+      ASSERT_EQ(fit->labels[i], NearestCenter(fit->centers, row.data())) << "row " << i;
+    }
+  }
+  EXPECT_TRUE(settled->converged);
+  EXPECT_LE(early->iterations, settled->iterations);
+  EXPECT_LE(std::fabs(early->inertia - settled->inertia), 0.01 * settled->inertia);
+}
+
 TEST(KMeans, PredictReturnsTheClusterAndRoundTrips) {
   const json r = ReadReference("kinds_refs.json")["kmeans"];
   TrainOptions o = KMeans("~ x1 + x2", {{"k", "3"}, {"n_init", "4"}, {"seed", "9"}});
@@ -115,8 +143,11 @@ TEST(KMeans, ParamsAndFormulaErrors) {
   EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {})).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "0"}})).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "2"}, {"tol", "1"}})).code(),
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "2"}, {"bogus", "1"}})).code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "2"}, {"tol", "-1"}})).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateTrainOptions(f, KMeans("~ x1", {{"k", "2"}, {"tol", "0"}})).ok());
   EXPECT_EQ(ValidateTrainOptions(f, KMeans("x1 ~ x2", {{"k", "2"}})).code(),
             StatusCode::kInvalidArgument);
   Status unknown = ValidateTrainOptions(f, KMeans("~ x1 + zz", {{"k", "2"}}));
