@@ -14,8 +14,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   # maths and storage
   libeigen3-dev libboost-math-dev libsqlite3-dev libssl-dev
-  # CLI, JSON, logging
-  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  # CLI, JSON, logging, the Prometheus /metrics endpoint
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the example data generator and the end-to-end test driver

@@ -56,6 +56,7 @@ grpc::Status InferenceServiceImpl::Answer(const v1::PredictRequest* request,
       out->set_upper(p.upper);
     }
   }
+  metrics_->RecordPredictions(handle->name, handle->version, predictions->size());
   return grpc::Status::OK;
 }
 

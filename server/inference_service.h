@@ -10,15 +10,17 @@
 #include <cstddef>
 
 #include "mlprod/v1/inference.grpc.pb.h"
+#include "server/metrics.h"
 #include "server/serving_models.h"
 
 namespace mlprod::server {
 
 class InferenceServiceImpl final : public v1::InferenceService::CallbackService {
  public:
-  // `serving` outlives the service. More than `max_rows` rows is RESOURCE_EXHAUSTED.
-  InferenceServiceImpl(ServingModels* serving, size_t max_rows)
-      : serving_(serving), max_rows_(max_rows) {}
+  // `serving` and `metrics` (rows predicted per version) outlive the service. More than
+  // `max_rows` rows is RESOURCE_EXHAUSTED.
+  InferenceServiceImpl(ServingModels* serving, ServerMetrics* metrics, size_t max_rows)
+      : serving_(serving), metrics_(metrics), max_rows_(max_rows) {}
 
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
                                     const v1::PredictRequest* request,
@@ -27,6 +29,7 @@ class InferenceServiceImpl final : public v1::InferenceService::CallbackService 
  private:
   grpc::Status Answer(const v1::PredictRequest* request, v1::PredictResponse* response);
   ServingModels* const serving_;
+  ServerMetrics* const metrics_;
   const size_t max_rows_;
 };
 

@@ -12,7 +12,10 @@
 #include "server/dataset_cache.h"
 #include "server/dataset_service.h"
 #include "server/inference_service.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/registry_service.h"
+#include "server/rpc_metrics.h"
 #include "server/run_queue.h"
 #include "server/serving_models.h"
 #include "server/training_service.h"
@@ -55,13 +58,22 @@ class MlprodServerImpl final : public MlprodServer {
       : registry_(std::move(registry)),
         interrupted_(interrupted),
         datasets_(registry_.get(), options.dataset_cache_bytes),
-        queue_(registry_.get(), &datasets_, options.workers),
+        queue_(registry_.get(), &datasets_, &metrics_, options.workers),
         serving_(registry_.get()),
         dataset_service_(registry_.get(), &datasets_, options.max_upload_bytes),
         training_service_(registry_.get(), &datasets_, &queue_),
         registry_service_(registry_.get(), &serving_),
-        inference_service_(&serving_, options.max_predict_rows),
-        server_service_(options.data_dir, &queue_, &serving_) {}
+        inference_service_(&serving_, &metrics_, options.max_predict_rows),
+        server_service_(options.data_dir, &queue_, &serving_) {
+    metrics_.AddGauge("mlprod_training_queue_depth", "Training runs waiting for a worker.",
+                      [this] { return queue_.queued(); });
+    metrics_.AddGauge("mlprod_training_runs_running", "Training runs being fitted now.",
+                      [this] { return queue_.running(); });
+    metrics_.AddGauge("mlprod_serving_loaded_models", "Model versions loaded for serving.",
+                      [this] { return serving_.loaded(); });
+    metrics_.AddGauge("mlprod_dataset_cache_bytes", "Memory held by the dataset frame cache.",
+                      [this] { return static_cast<double>(datasets_.held_bytes()); });
+  }
 
   Status Listen(const std::string& address) {
     grpc::EnableDefaultHealthCheckService(true);
@@ -73,6 +85,9 @@ class MlprodServerImpl final : public MlprodServer {
     // bytes stay a few megabytes however fast the client sends.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> hooks;
+    hooks.push_back(RpcMetricsInterceptors(&metrics_));
+    builder.experimental().SetInterceptorCreators(std::move(hooks));
     builder.RegisterService(&dataset_service_);
     builder.RegisterService(&training_service_);
     builder.RegisterService(&registry_service_);
@@ -83,7 +98,14 @@ class MlprodServerImpl final : public MlprodServer {
     return Status::Ok();
   }
 
+  Status ListenForMetrics(const std::string& address) {
+    if (address.empty()) return Status::Ok();
+    MLPROD_ASSIGN_OR_RETURN(metrics_endpoint_, MetricsEndpoint::Start(address, &metrics_));
+    return Status::Ok();
+  }
+
   int port() const override { return port_; }
+  int metrics_port() const override { return metrics_endpoint_ ? metrics_endpoint_->port() : -1; }
   int interrupted_runs() const override { return interrupted_; }
 
   void Shutdown(int grace_seconds) override {
@@ -102,6 +124,7 @@ class MlprodServerImpl final : public MlprodServer {
   // Declaration order is construction order: everything a service uses is built before it.
   std::unique_ptr<registry::Registry> registry_;
   const int interrupted_;
+  ServerMetrics metrics_;
   DatasetCache datasets_;
   RunQueue queue_;
   ServingModels serving_;
@@ -111,6 +134,7 @@ class MlprodServerImpl final : public MlprodServer {
   InferenceServiceImpl inference_service_;
   ServerServiceImpl server_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   int port_ = 0;
   std::mutex shutdown_mu_;
   bool shut_down_ = false;  // GUARDED_BY(shutdown_mu_)
@@ -124,6 +148,7 @@ Result<std::unique_ptr<MlprodServer>> MlprodServer::Start(const ServerOptions& o
   MLPROD_ASSIGN_OR_RETURN(int interrupted, registry->FailInterruptedRuns());
   auto server = std::make_unique<MlprodServerImpl>(options, std::move(registry), interrupted);
   MLPROD_RETURN_IF_ERROR(server->Listen(options.listen));
+  MLPROD_RETURN_IF_ERROR(server->ListenForMetrics(options.metrics_listen));
   return std::unique_ptr<MlprodServer>(std::move(server));
 }
 

@@ -18,6 +18,8 @@ struct ServerOptions {
   size_t dataset_cache_bytes = size_t{2} << 30;  // datasets kept in memory between runs
   size_t max_upload_bytes = size_t{1} << 30;
   size_t max_predict_rows = 100000;
+  // HOST:PORT where Prometheus scrapes `GET /metrics` (port 0 picks a free one); empty: none.
+  std::string metrics_listen;
 };
 
 class MlprodServer {
@@ -29,6 +31,8 @@ class MlprodServer {
 
   // The bound port (the chosen one when the options said 0).
   virtual int port() const = 0;
+  // The bound metrics port; -1 when ServerOptions::metrics_listen was empty.
+  virtual int metrics_port() const = 0;
   // Number of runs marked FAILED "interrupted" at start-up.
   virtual int interrupted_runs() const = 0;
   // Drains in-flight calls (up to `grace_seconds`), stops the workers. Idempotent.

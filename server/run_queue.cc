@@ -9,8 +9,9 @@
 
 namespace mlprod::server {
 
-RunQueue::RunQueue(registry::Registry* registry, DatasetCache* cache, int workers)
-    : registry_(registry), cache_(cache) {
+RunQueue::RunQueue(registry::Registry* registry, DatasetCache* cache, ServerMetrics* metrics,
+                   int workers)
+    : registry_(registry), cache_(cache), metrics_(metrics) {
   for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -95,7 +96,13 @@ void RunQueue::WorkerLoop() {
       queue_.pop_front();
       running_.insert(run_id);
     }
+    const auto started = std::chrono::steady_clock::now();
     Execute(run_id);
+    if (auto run = registry_->GetRun(run_id); run.ok()) {
+      metrics_->RecordRunEnded(
+          run->kind, registry::RunStatusName(run->status),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       running_.erase(run_id);

@@ -18,13 +18,16 @@
 
 #include "registry/registry.h"
 #include "server/dataset_cache.h"
+#include "server/metrics.h"
 
 namespace mlprod::server {
 
 class RunQueue {
  public:
-  // Starts `workers` threads. `registry` and `cache` outlive the queue.
-  RunQueue(registry::Registry* registry, DatasetCache* cache, int workers);
+  // Starts `workers` threads. `registry`, `cache` and `metrics` (where each ended run is
+  // counted) outlive the queue.
+  RunQueue(registry::Registry* registry, DatasetCache* cache, ServerMetrics* metrics,
+           int workers);
   ~RunQueue();  // Stop()
 
   RunQueue(const RunQueue&) = delete;
@@ -74,6 +77,7 @@ class RunQueue {
 
   registry::Registry* const registry_;
   DatasetCache* const cache_;
+  ServerMetrics* const metrics_;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;

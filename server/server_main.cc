@@ -40,6 +40,9 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-predict-rows", options.max_predict_rows, "most rows per predict request")
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "HOST:PORT serving Prometheus metrics at GET /metrics (off when empty)")
+      ->capture_default_str();
   app.add_flag("--insecure", insecure, "allow a non-loopback address without auth or TLS");
   CLI11_PARSE(app, argc, argv);
   options.max_upload_bytes = max_upload_mb << 20;

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sqlite3.h>
 
 #include "client/mlprod_client.h"
@@ -40,6 +41,7 @@ class ServerTest : public ::testing::Test {
     server::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_ + "/data";
+    options.metrics_listen = "127.0.0.1:0";
     auto server = server::MlprodServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
@@ -232,6 +234,50 @@ TEST_F(ServerTest, RacingPromotionsLeaveServingWhereTheRegistryPointsTheAlias) {
   v1::PredictResponse response;
   ASSERT_TRUE(Predict(1, "b", &response).ok());
   EXPECT_EQ(response.version(), production);
+}
+
+TEST_F(ServerTest, MetricsEndpointCountsCallsPredictionsAndRuns) {
+  v1::Run r1, r2;
+  ASSERT_NO_FATAL_FAILURE(TwoVersionsFirstInProduction(&r1, &r2));
+  v1::PredictResponse response;
+  ASSERT_TRUE(Predict(1, "b", &response).ok());
+  ASSERT_TRUE(Predict(2, "a", &response).ok());
+  v1::PredictRequest unknown;
+  unknown.set_model("nosuchmodel");
+  (*unknown.add_rows()->mutable_fields())["x"] = "1";
+  auto context = client_->NewContext();
+  ASSERT_EQ(client_->inference().Predict(context.get(), unknown, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  ASSERT_GT(server_->metrics_port(), 0);
+  httplib::Client http("127.0.0.1", server_->metrics_port());
+  // A worker counts its run just after storing the run's end, which the client may see first.
+  const std::string runs_line = "mlprod_training_runs_total{kind=\"ols\",status=\"SUCCEEDED\"} 2";
+  httplib::Result scraped = http.Get("/metrics");
+  for (int i = 0; i < 100 && scraped && scraped->body.find(runs_line) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    scraped = http.Get("/metrics");
+  }
+  ASSERT_TRUE(scraped) << httplib::to_string(scraped.error());
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_NE(scraped->get_header_value("Content-Type").find("version=0.0.4"), std::string::npos);
+  const std::string& text = scraped->body;
+  auto expect = [&](const std::string& line) {
+    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << line << " in:\n" << text;
+  };
+  expect("mlprod_grpc_requests_total{method=\"/mlprod.v1.InferenceService/Predict\","
+         "code=\"OK\"} 2");
+  expect("mlprod_grpc_requests_total{method=\"/mlprod.v1.InferenceService/Predict\","
+         "code=\"NOT_FOUND\"} 1");
+  expect("mlprod_grpc_requests_total{method=\"/mlprod.v1.ModelRegistry/Promote\","
+         "code=\"OK\"} 1");
+  expect("mlprod_predictions_total{model=\"m\",version=\"1\"} 2");
+  expect(runs_line);
+  expect("mlprod_grpc_request_duration_seconds_count{method=\"/mlprod.v1.InferenceService/"
+         "Predict\"} 3");
+  expect("mlprod_training_queue_depth 0");
+  expect("mlprod_serving_loaded_models 1");
+  EXPECT_EQ(http.Get("/other")->status, 404);
 }
 
 TEST_F(ServerTest, WorsePromotionIsRefusedUnlessForcedAndRecorded) {
