@@ -211,8 +211,12 @@ Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy mi
       double& v = values[r];
       if (!std::isnan(v)) continue;
       if (missing == MissingStrategy::kDrop || std::isnan(imputation[c]))
-        return Status::InvalidArgument("row " + std::to_string(table->RowNumber(r)) +
-                                       ", column '" + signature[c].name + "': missing value");
+        return Status::InvalidArgument(
+            "row " + std::to_string(table->RowNumber(r)) + ", column '" + signature[c].name +
+            "': missing value" +
+            (missing == MissingStrategy::kDrop
+                 ? " (the model was trained with --missing drop, so it has no value to impute)"
+                 : ""));
       v = imputation[c];
     }
   }

@@ -419,6 +419,10 @@ Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes) {
   return Status::InvalidArgument("unknown model kind " + j["kind"].dump());
 }
 
+bool IsMissingCell(std::string_view text) {
+  return text.empty() || text == "NA" || text == "N/A" || text == "null";
+}
+
 Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
                                const std::vector<std::map<std::string, std::string>>& records) {
   Frame frame;
@@ -446,7 +450,15 @@ Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
       auto it = record.find(in.name);
       if (it == record.end()) return Status::InvalidArgument(where(in.name) + "value is absent");
       const std::string& text = it->second;
-      if (text.empty()) return Status::InvalidArgument(where(in.name) + "empty value");
+      if (IsMissingCell(text)) {  // the model imputes it, or names it if it cannot
+        if (in.type == ColumnType::kNumeric) {
+          col.values.push_back(NAN);
+        } else {
+          col.codes.push_back(-1);
+        }
+        ++col.missing;
+        continue;
+      }
       if (in.type == ColumnType::kNumeric) {
         char* end = nullptr;
         errno = 0;

@@ -106,8 +106,10 @@ class Model {
   virtual const std::vector<InputColumn>& signature() const = 0;
 
   // Predicts one value per row of `rows`, which must hold every signature column with its type
-  // (see FrameFromRecords). INVALID_ARGUMENT naming the 1-based row and the column for a missing
-  // value or a level not seen in training.
+  // (see FrameFromRecords). Missing cells get the training imputation values when the model was
+  // trained with --missing mean or median. INVALID_ARGUMENT naming the 1-based row and the column
+  // for a missing value the model cannot impute (trained with drop) or a level not seen in
+  // training.
   virtual Result<std::vector<Prediction>> Predict(const Frame& rows,
                                                   const PredictOptions& options) const = 0;
 
@@ -141,11 +143,16 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
 // Returns the INVALID_ARGUMENT that Train would (SubmitRun answers it before queueing).
 Status ValidateTrainOptions(const Frame& frame, const TrainOptions& options);
 
+// Whether a predict cell is a missing value: "", "NA", "N/A" or "null" (the CSV reader's default
+// markers but "NaN", which predict refuses as a non-finite number, SPEC §7).
+bool IsMissingCell(std::string_view text);
+
 // Builds a Frame typed by `signature` from text records (column name -> cell text), as the
-// predict RPC receives them. INVALID_ARGUMENT naming the 1-based row and the column for: a
-// signature column absent from a record, a column not in the signature, a numeric cell that does
-// not parse or is NaN/inf, an empty cell, a category or boolean spelling not among the training
-// levels.
+// predict RPC receives them. A missing cell (IsMissingCell) stays missing: a model trained with
+// --missing mean or median fills it with its training value, one trained with drop refuses it
+// (Model::Predict). INVALID_ARGUMENT naming the 1-based row and the column for: a signature
+// column absent from a record, a column not in the signature, a numeric cell that does not parse
+// or is NaN/inf, a category or boolean spelling not among the training levels.
 Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
                                const std::vector<std::map<std::string, std::string>>& records);
 

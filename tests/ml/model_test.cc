@@ -401,9 +401,7 @@ TEST(ModelRecords, ErrorsNameRowAndColumn) {
            {{{"x", "1.5x"}, {"remote", "no"}}, "x"},                   // trailing junk
            {{{"x", "nan"}, {"remote", "no"}}, "x"},                    // NaN
            {{{"x", "inf"}, {"remote", "no"}}, "x"},                    // infinite
-           {{{"x", ""}, {"remote", "no"}}, "x"},                       // empty
            {{{"x", "1"}, {"remote", "maybe"}}, "remote"},              // unseen level
-           {{{"x", "1"}, {"remote", ""}}, "remote"},                   // empty level
        }) {
     auto r = FrameFromRecords(sig, {{{"x", "1"}, {"remote", "no"}}, c.second_row});
     ASSERT_FALSE(r.ok()) << c.column;
@@ -411,6 +409,45 @@ TEST(ModelRecords, ErrorsNameRowAndColumn) {
     EXPECT_NE(r.status().message().find("row 2"), std::string::npos) << r.status().message();
     EXPECT_NE(r.status().message().find("'" + c.column + "'"), std::string::npos)
         << r.status().message();
+  }
+}
+
+TEST(ModelPredict, MissingCellsAreImputedAsInTrainingOrRefusedUnderDrop) {
+  for (MissingStrategy strategy : {MissingStrategy::kMean, MissingStrategy::kDrop}) {
+    const TrainOutput out = MustTrain(Salaries(), Opts(kSalaryFormula, strategy));
+    ASSERT_TRUE(out.model);
+    auto missing = FrameFromRecords(
+        out.model->signature(),
+        {{{"years_code", ""}, {"country", "Germany"}, {"remote", "yes"}},
+         {{"years_code", "4"}, {"country", "NA"}, {"remote", "null"}}});
+    ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+    EXPECT_EQ(missing->columns[0].missing, 1u);
+    auto predicted = out.model->Predict(*missing, {});
+    if (strategy == MissingStrategy::kDrop) {
+      ASSERT_FALSE(predicted.ok());
+      EXPECT_EQ(predicted.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_NE(predicted.status().message().find("row 1, column 'years_code': missing value"),
+                std::string::npos)
+          << predicted.status().message();
+      EXPECT_NE(predicted.status().message().find("--missing drop"), std::string::npos);
+      continue;
+    }
+    ASSERT_TRUE(predicted.ok()) << predicted.status().ToString();
+    // The same rows with the training means and modes written in: the same bits.
+    const Frame train = Salaries();
+    double mean_years = 0;
+    for (double v : train.columns[1].values) mean_years += v;
+    mean_years /= static_cast<double>(train.rows);
+    auto filled = FrameFromRecords(
+        out.model->signature(),
+        {{{"years_code", "0"}, {"country", "Germany"}, {"remote", "yes"}},
+         {{"years_code", "4"}, {"country", "France"}, {"remote", "no"}}});  // modes; ties: first
+    ASSERT_TRUE(filled.ok());
+    filled->columns[0].values[0] = mean_years;
+    auto expected = out.model->Predict(*filled, {});
+    ASSERT_TRUE(expected.ok());
+    EXPECT_TRUE(BitEqual((*predicted)[0].value, (*expected)[0].value));
+    EXPECT_TRUE(BitEqual((*predicted)[1].value, (*expected)[1].value));
   }
 }
 
