@@ -58,6 +58,12 @@ bool SameSignature(const std::vector<ml::InputColumn>& a, const std::vector<ml::
 
 }  // namespace
 
+GateMetric GateMetricFor(const std::string& kind) {
+  if (kind == "logistic") return {"test_log_loss", false};
+  if (kind == "kmeans") return {"test_silhouette", true};
+  return {"test_rmse", false};
+}
+
 Status CheckPromotionGate(const registry::ModelVersion& current,
                           const registry::ModelVersion& candidate) {
   if (!SameSignature(DecodeSignature(current.signature), DecodeSignature(candidate.signature))) {
@@ -66,21 +72,26 @@ Status CheckPromotionGate(const registry::ModelVersion& current,
         "to promote anyway",
         candidate.version, current.version));
   }
-  auto cur = current.metrics.find(kGateMetric);
-  auto cand = candidate.metrics.find(kGateMetric);
+  const GateMetric gate = GateMetricFor(candidate.kind);
+  auto cur = current.metrics.find(gate.name);
+  auto cand = candidate.metrics.find(gate.name);
   for (const auto* v : {&current, &candidate}) {
-    if (v->metrics.find(kGateMetric) == v->metrics.end()) {
+    if (v->metrics.find(gate.name) == v->metrics.end()) {
       return Status::FailedPrecondition(fmt::format(
-          "the gate cannot be judged: version {} has no metric {} (train with --test-fraction); "
-          "use --force to promote anyway",
-          v->version, kGateMetric));
+          "the gate cannot be judged: version {} ({}) has no metric {} (train with "
+          "--test-fraction); use --force to promote anyway",
+          v->version, v->kind, gate.name));
     }
   }
-  if (cand->second > cur->second) {
+  const bool worse =
+      gate.higher_is_better ? cand->second < cur->second : cand->second > cur->second;
+  if (worse) {
     return Status::FailedPrecondition(fmt::format(
-        "version {} is worse than version {} on {}: {:.6g} > {:.6g}; use --force to promote "
-        "anyway",
-        candidate.version, current.version, kGateMetric, cand->second, cur->second));
+        "version {} is worse than version {} on {}: {:.6g} {} {:.6g} ({} is better); use "
+        "--force to promote anyway",
+        candidate.version, current.version, gate.name, cand->second,
+        gate.higher_is_better ? "<" : ">", cur->second,
+        gate.higher_is_better ? "higher" : "lower"));
   }
   return Status::Ok();
 }

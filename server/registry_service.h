@@ -8,8 +8,14 @@
 
 namespace mlprod::server {
 
-// The metric a promotion must not worsen (lower is better).
-inline constexpr char kGateMetric[] = "test_rmse";
+// The metric the promotion gate compares, by the candidate's model kind: held-out RMSE for the
+// regressions, held-out log-loss (a proper scoring rule) for logistic, held-out silhouette for
+// kmeans (inertia always falls as k grows, so it cannot judge a k against another).
+struct GateMetric {
+  const char* name;
+  bool higher_is_better;
+};
+GateMetric GateMetricFor(const std::string& kind);
 
 class ModelRegistryImpl final : public v1::ModelRegistry::Service {
  public:
@@ -39,7 +45,8 @@ class ModelRegistryImpl final : public v1::ModelRegistry::Service {
   ServingModels* const serving_;
 };
 
-// Why promoting `candidate` over `current` is refused, or OK. Pure: tested on its own.
+// Why promoting `candidate` over `current` is refused, or OK: a different signature, or a worse
+// or missing gate metric (GateMetricFor the candidate's kind). Pure: tested on its own.
 Status CheckPromotionGate(const registry::ModelVersion& current,
                           const registry::ModelVersion& candidate);
 
