@@ -1,4 +1,5 @@
 // mlprod runs ...
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -110,7 +111,13 @@ SvgOutput RenderRunPlot(const v1::RunPlotData& data, const std::string& kind, bo
   const std::string response = data.response().empty() ? "response" : data.response();
   if (kind == "coefficients") {
     IntervalPlot plot;
-    plot.title = "Coefficients with 95% confidence intervals, " + what;
+    const bool intervals = std::any_of(data.coefficients().begin(), data.coefficients().end(),
+                                       [](const v1::Coefficient& c) {
+                                         return std::isfinite(c.ci_lower());
+                                       });
+    plot.title = (intervals ? "Coefficients with 95% confidence intervals, "
+                            : "Coefficients (a penalised fit: no intervals), ") +
+                 what;
     plot.x_label = "Estimate";
     for (const v1::Coefficient& c : data.coefficients()) {
       if (c.aliased() || (!intercept && c.term() == "(Intercept)")) continue;
@@ -299,6 +306,15 @@ void AddRunCommands(CLI::App& app, CliState& state) {
       auto context = state.client().NewContext();
       grpc::Status s = state.client().training().GetRunPlotData(context.get(), request, &data);
       if (!s.ok()) return ReportError(s);
+      // Nothing to draw is an error, not an empty picture.
+      const bool scatter = pa->kind != "coefficients";
+      if (scatter ? data.fitted_size() == 0 : data.coefficients_size() == 0) {
+        return ReportError(grpc::Status(
+            grpc::StatusCode::FAILED_PRECONDITION,
+            "run " + data.id() + " has no " + (scatter ? "fitted values" : "coefficients") +
+                " to plot (a kmeans run has neither; --kind residuals and actual are for "
+                "regression and logistic runs)"));
+      }
       SvgOutput svg = RenderRunPlot(data, pa->kind, pa->intercept);
       std::ofstream file(pa->out, std::ios::binary | std::ios::trunc);
       if (file) file << svg.svg;

@@ -203,7 +203,7 @@ SvgOutput RenderIntervals(const IntervalPlot& plot) {
   SvgOutput result;
   std::vector<IntervalRow> rows;
   for (const IntervalRow& r : plot.rows) {
-    if (Finite(r.estimate) && Finite(r.lower) && Finite(r.upper)) {
+    if (Finite(r.estimate)) {
       rows.push_back(r);
     } else {
       ++result.skipped;
@@ -211,9 +211,10 @@ SvgOutput RenderIntervals(const IntervalPlot& plot) {
   }
   double lo = 0, hi = 0;  // 0 always in range: the reference line
   size_t longest = 4;
+  auto has_bar = [](const IntervalRow& r) { return Finite(r.lower) && Finite(r.upper); };
   for (const IntervalRow& r : rows) {
-    lo = std::min({lo, r.lower, r.estimate});
-    hi = std::max({hi, r.upper, r.estimate});
+    lo = std::min(lo, has_bar(r) ? std::min(r.lower, r.estimate) : r.estimate);
+    hi = std::max(hi, has_bar(r) ? std::max(r.upper, r.estimate) : r.estimate);
     longest = std::max(longest, r.label.size());
   }
   const std::vector<double> xt = NiceTicks(lo, hi);
@@ -237,6 +238,7 @@ SvgOutput RenderIntervals(const IntervalPlot& plot) {
        "stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"");
   result.svg += "</g>\n<g class=\"intervals\" stroke=\"#1f77b4\" stroke-width=\"2\">\n";
   for (size_t i = 0; i < rows.size(); ++i) {
+    if (!has_bar(rows[i])) continue;
     const double py = kTop + band * (static_cast<double>(i) + 0.5);
     Line(&result.svg, x.Map(rows[i].lower), py, x.Map(rows[i].upper), py, "");
     Line(&result.svg, x.Map(rows[i].lower), py - 4, x.Map(rows[i].lower), py + 4, "");

@@ -26,7 +26,9 @@ struct ScatterPlot {
 // One row of a coefficient plot: the estimate with its confidence interval.
 struct IntervalRow {
   std::string label;
-  double estimate = 0, lower = 0, upper = 0;  // a row with a non-finite value is skipped
+  // A row with a non-finite estimate is skipped; one with a non-finite bound is drawn as a point
+  // without a bar (a penalised fit's coefficients have no intervals).
+  double estimate = 0, lower = 0, upper = 0;
 };
 
 struct IntervalPlot {

@@ -127,6 +127,22 @@ TEST(RenderScatter, EmptyAndSinglePointStillRender) {
   EXPECT_EQ(one.svg.find("nan"), std::string::npos);
 }
 
+TEST(RenderIntervals, EstimatesWithoutIntervalsArePointsWithoutBars) {
+  IntervalPlot p;
+  p.title = "Coefficients";
+  p.x_label = "Estimate";
+  p.rows = {{"x1", 0.21, NAN, NAN}, {"x2", -0.11, NAN, NAN}, {"x3", 0.4, 0.3, 0.5}};
+  SvgOutput out = RenderIntervals(p);
+  EXPECT_TRUE(WellFormed(out.svg));
+  EXPECT_EQ(out.points, 3u);
+  EXPECT_EQ(out.skipped, 0u);
+  const size_t start = out.svg.find("class=\"intervals\"");
+  const size_t end = out.svg.find("class=\"points\"");
+  ASSERT_NE(start, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(Count(out.svg.substr(start, end - start), "<line"), 3u);  // x3's bar and two ticks
+}
+
 TEST(RenderIntervals, OnePointAndBarPerTermSkippingAliased) {
   IntervalPlot p;
   p.title = "Coefficients";
