@@ -371,9 +371,13 @@ void PrintHeldOut(const v1::Run& run, std::string (*metrics)(const v1::Run&, con
   }
 }
 
-// As R's print(summary(lm)).
+// As R's print(summary(lm)), then statsmodels' residual diagnostics.
 void PrintOlsSummary(const v1::Run& run, std::ostream& out) {
   PrintTestedCoefficients(run, "t", out);
+  if (auto se = run.params().find("se"); se != run.params().end() && se->second != "classic") {
+    out << "Standard errors: " << se->second
+        << " (heteroskedasticity-consistent sandwich); the F-test and R-squared stay classic\n";
+  }
   const double df = run.df_residual();
   const int rank = static_cast<int>(std::lround(static_cast<double>(run.n_obs()) - df));
   out << "\nResidual standard error: " << FormatNumber(run.sigma(), 4) << " on "
@@ -390,6 +394,16 @@ void PrintOlsSummary(const v1::Run& run, std::ostream& out) {
       << "  (R's convention: sigma counted as a parameter)\n";
   out << "Training RMSE: " << FormatNumber(MetricOr(run, "rmse")) << ",  MAE: "
       << FormatNumber(MetricOr(run, "mae")) << "\n";
+  if (run.metrics().count("durbin_watson") > 0) {
+    out << "Durbin-Watson: " << FormatNumber(MetricOr(run, "durbin_watson"), 4)
+        << ",  Jarque-Bera: " << FormatNumber(MetricOr(run, "jarque_bera"), 4) << " (p "
+        << FormatPValue(MetricOr(run, "jarque_bera_p_value")) << ")"
+        << ",  Omnibus: " << FormatNumber(MetricOr(run, "omnibus"), 4) << " (p "
+        << FormatPValue(MetricOr(run, "omnibus_p_value")) << ")\n";
+    out << "Skew: " << FormatNumber(MetricOr(run, "skew"), 4)
+        << ",  Kurtosis: " << FormatNumber(MetricOr(run, "kurtosis"), 4)
+        << ",  Cond. No.: " << FormatNumber(MetricOr(run, "condition_number"), 4) << "\n";
+  }
   PrintHeldOut(run, RegressionMetrics, "rmse", out);
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -61,7 +62,17 @@ TEST(PrintRunSummary, OlsAsSummaryLm) {
   (*run.mutable_metrics())["f_p_value"] = 0.0001;
   (*run.mutable_params())["cv_folds"] = "5";
   (*run.mutable_metrics())["cv_rmse"] = 1.3;
+  (*run.mutable_params())["se"] = "HC3";
+  for (const auto& [key, value] : std::map<std::string, double>{
+           {"durbin_watson", 1.98}, {"jarque_bera", 2.5}, {"jarque_bera_p_value", 0.29},
+           {"omnibus", 2.25}, {"omnibus_p_value", 0.32}, {"skew", 0.01}, {"kurtosis", 3.05},
+           {"condition_number", 45.25}}) {
+    (*run.mutable_metrics())[key] = value;
+  }
   const std::string text = Summary(run);
+  ExpectHas(text, "Standard errors: HC3 (heteroskedasticity-consistent sandwich)");
+  ExpectHas(text, "Durbin-Watson: 1.98,  Jarque-Bera: 2.5 (p 0.29),  Omnibus: 2.25 (p 0.32)\n");
+  ExpectHas(text, "Skew: 0.01,  Kurtosis: 3.05,  Cond. No.: 45.25\n");
   ExpectHas(text, "t value");
   ExpectHas(text, "Pr(>|t|)");
   ExpectHas(text, "Residual standard error: 1.25 on 298 degrees of freedom");
