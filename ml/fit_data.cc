@@ -122,6 +122,14 @@ std::vector<InputColumn> SignatureOf(const Frame& frame, const ParsedFormula& pa
   return signature;
 }
 
+Status NoTrainingRows(size_t split_rows, size_t dropped) {
+  if (split_rows == 0)
+    return Status::FailedPrecondition(
+        "the test split leaves no training rows; lower --test-fraction");
+  return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
+                                    std::to_string(dropped) + " rows)");
+}
+
 Result<FitData> PrepareFitData(const Frame& frame, const Column* response, const Design& design,
                                const TrainOptions& options) {
   FitData d;
@@ -130,9 +138,7 @@ Result<FitData> PrepareFitData(const Frame& frame, const Column* response, const
   const auto& signature = design.signature();
   MLPROD_ASSIGN_OR_RETURN(d.rows_dropped, ReadRows(frame, response, signature, train_rows,
                                                    options.missing, &d.train, &d.y_train));
-  if (d.train.rows == 0)
-    return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
-                                      std::to_string(d.rows_dropped) + " rows)");
+  if (d.train.rows == 0) return NoTrainingRows(train_rows.size(), d.rows_dropped);
   d.imputation.assign(signature.size(), NAN);
   if (options.missing != MissingStrategy::kDrop)
     d.imputation = ComputeImputation(d.train, signature, options.missing);

@@ -34,6 +34,10 @@ Result<size_t> ReadRows(const Frame& frame, const Column* response,
                         const std::vector<InputColumn>& signature, const std::vector<size_t>& rows,
                         MissingStrategy missing, InputTable* table, std::vector<double>* y);
 
+// The FAILED_PRECONDITION for a fit left with no training rows: the split took them all (none of
+// `split_rows` left for training), or missing-data handling dropped the `dropped` there were.
+Status NoTrainingRows(size_t split_rows, size_t dropped);
+
 // Training and test rows after the split and the missing-data strategy, imputed.
 struct FitData {
   std::vector<double> imputation;  // per signature column; NaN = none

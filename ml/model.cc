@@ -328,9 +328,7 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
   MLPROD_ASSIGN_OR_RETURN(report.rows_dropped,
                           ReadRows(frame, response, design.signature(), train_rows,
                                    options.missing, &train, &y_train));
-  if (train.rows == 0)
-    return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
-                                      std::to_string(report.rows_dropped) + " rows)");
+  if (train.rows == 0) return NoTrainingRows(train_rows.size(), report.rows_dropped);
   std::vector<double> imputation(signature.size(), NAN);
   if (options.missing != MissingStrategy::kDrop) {  // under kDrop ReadRows left no missing cell
     imputation = ComputeImputation(train, design.signature(), options.missing);

@@ -59,9 +59,7 @@ Result<TrainOutput> TrainStepwise(const Frame& frame, const TrainOptions& option
   const Frame train = SubFrame(frame, train_rows);
   const Column* response = train.Find(parsed.response);
   const Frame rows = SubFrame(train, UsableRows(train, response, signature, options.missing));
-  if (rows.rows == 0)
-    return Status::FailedPrecondition("every training row was dropped by missing-data handling (" +
-                                      std::to_string(train.rows) + " rows)");
+  if (rows.rows == 0) return NoTrainingRows(train.rows, train.rows);
   const double n = static_cast<double>(rows.rows);
   const double penalty = bic ? std::log(n) : 2.0;
 

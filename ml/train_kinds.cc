@@ -344,6 +344,15 @@ Status CheckKindResponse(const std::string& kind, const Column& response) {
       return Status::FailedPrecondition(
           "response '" + response.name + "' has " + std::to_string(response.levels.size()) +
           " levels; logistic needs a binary response (boolean, 0/1, or two levels)");
+    if (response.type == ColumnType::kNumeric) {  // refused at submit, not after a queue wait
+      for (size_t i = 0; i < response.values.size(); ++i) {
+        const double v = response.values[i];
+        if (!std::isnan(v) && v != 0 && v != 1)
+          return Status::FailedPrecondition("row " + std::to_string(i + 1) + ", column '" +
+                                            response.name +
+                                            "': logistic needs a 0/1 response, not " + FormatG(v));
+      }
+    }
     return Status::Ok();
   }
   if (response.type != ColumnType::kNumeric)

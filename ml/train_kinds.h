@@ -26,7 +26,8 @@ bool KindIsOneSided(const std::string& kind);
 Status CheckKindParams(const TrainOptions& options);
 
 // FAILED_PRECONDITION when `response` cannot be the target of `kind`: ridge/lasso/elasticnet need
-// a numeric one; logistic a boolean, numeric or two-level categorical one.
+// a numeric one; logistic a boolean, two-level categorical or numeric 0/1 one (naming the first
+// row that is neither 0 nor 1, so a submit is refused before it queues).
 Status CheckKindResponse(const std::string& kind, const Column& response);
 
 // Fits `options.kind` (one of IsOtherKind) with its checked design. `response` is null for kmeans.

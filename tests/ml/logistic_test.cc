@@ -154,6 +154,12 @@ TEST(Logistic, ConstantTargetAndBadResponsesAreRefused) {
   auto bad = Train(counts, Logistic("y ~ x1"));
   EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(bad.status().message().find("row 5"), std::string::npos) << bad.status().message();
+  // ... and already at submit (ValidateTrainOptions), not after the run waited in the queue.
+  const Status at_submit = ValidateTrainOptions(counts, Logistic("y ~ x1"));
+  EXPECT_EQ(at_submit.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(at_submit.message().find("row 5, column 'y': logistic needs a 0/1 response, not 2"),
+            std::string::npos)
+      << at_submit.message();
   f.columns.push_back(
       CodedColumn("three", ColumnType::kCategorical, {"a", "b", "c"}, std::vector<int32_t>(f.rows, 0)));
   EXPECT_EQ(ValidateTrainOptions(f, Logistic("three ~ x1")).code(),

@@ -55,6 +55,18 @@ TrainOptions WithParam(TrainOptions o, std::string key, std::string value) {
   return o;
 }
 
+// The first n rows of `f`.
+Frame FirstRows(Frame f, size_t n) {
+  f.rows = n;
+  for (auto& c : f.columns) {
+    if (c.type == ColumnType::kNumeric)
+      c.values.resize(n);
+    else
+      c.codes.resize(n);
+  }
+  return f;
+}
+
 const char* kSalaryFormula = "salary ~ years_code + I(years_code^2) + country + remote";
 
 TrainOutput MustTrain(const Frame& frame, TrainOptions options) {
@@ -119,15 +131,19 @@ TEST(ModelTrain, ErrorsUseTheRightCodes) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Train(f, Opts("salary ~ years_code", MissingStrategy::kDrop, 1.0)).status().code(),
             StatusCode::kInvalidArgument);
-  Frame tiny = f;
-  tiny.rows = 3;
-  for (auto& c : tiny.columns) {
-    if (c.type == ColumnType::kNumeric)
-      c.values.resize(3);
-    else
-      c.codes.resize(3);
+  EXPECT_EQ(Train(FirstRows(f, 3), Opts(kSalaryFormula)).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(ModelTrain, ASplitThatLeavesNoTrainingRowsSaysSo) {
+  const Frame tiny = FirstRows(Salaries(), 4);
+  for (const char* kind : {"ols", "lasso"}) {
+    auto out = Train(tiny, WithKind(Opts("salary ~ years_code", MissingStrategy::kDrop, 0.9), kind));
+    EXPECT_EQ(out.status().code(), StatusCode::kFailedPrecondition) << kind;
+    EXPECT_NE(out.status().message().find("the test split leaves no training rows"),
+              std::string::npos)
+        << out.status().message();
   }
-  EXPECT_EQ(Train(tiny, Opts(kSalaryFormula)).status().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(ModelTrain, ProgressLogsAndCancels) {
