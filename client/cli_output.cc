@@ -471,6 +471,11 @@ void PrintRunSummary(const v1::Run& run, std::ostream& out) {
       << run.experiment() << ", dataset " << FormatRef(run.dataset()) << ", model "
       << run.model() << ")\n";
   out << "Formula: " << run.formula() << "\n";
+  // A stepwise run searched that formula's terms; the model is the one it selected.
+  constexpr std::string_view kSelected = "selected_formula: ";
+  for (const std::string& line : run.log()) {
+    if (line.rfind(kSelected, 0) == 0) out << "Selected: " << line.substr(kSelected.size()) << "\n";
+  }
   if (!run.error().empty()) out << "Error: " << run.error() << "\n";
   if (run.status() != v1::RUN_STATUS_SUCCEEDED) return;
   out << "Missing data: " << run.missing() << " (" << run.rows_dropped() << " rows dropped); "

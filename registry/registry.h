@@ -204,10 +204,12 @@ class Registry {
 
   // ---- model versions
   // Creates version N+1 of `model` from a SUCCEEDED run (FAILED_PRECONDITION otherwise),
-  // copying its lineage (dataset, sha256, formula, kind, params, metrics).
+  // copying its lineage (dataset, sha256, kind, params, metrics). `formula` is the fitted
+  // model's own (a stepwise run's selected formula, not the scope it searched); empty: the run's.
   virtual Result<ModelVersion> RegisterModelVersion(std::string_view model,
                                                     std::string_view run_id,
                                                     std::string_view signature,
+                                                    std::string_view formula,
                                                     std::string_view description,
                                                     std::string_view actor) = 0;
   virtual Result<ModelVersion> GetModelVersion(std::string_view model, int version) = 0;

@@ -88,6 +88,7 @@ Result<ModelVersion> SqliteRegistry::LoadModelVersion(std::string_view model, in
 Result<ModelVersion> SqliteRegistry::RegisterModelVersion(std::string_view model,
                                                           std::string_view run_id,
                                                           std::string_view signature,
+                                                          std::string_view formula,
                                                           std::string_view description,
                                                           std::string_view actor) {
   MLPROD_RETURN_IF_ERROR(ValidateName("model name", model));
@@ -108,7 +109,7 @@ Result<ModelVersion> SqliteRegistry::RegisterModelVersion(std::string_view model
   mv.run_id = run.id;
   mv.dataset_name = run.dataset_name;
   mv.dataset_version = run.dataset_version;
-  mv.formula = run.formula;
+  mv.formula = formula.empty() ? run.formula : std::string(formula);
   mv.kind = run.kind;
   mv.params = run.params;
   mv.metrics = run.metrics;

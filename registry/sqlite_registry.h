@@ -48,6 +48,7 @@ class SqliteRegistry final : public Registry {
 
   Result<ModelVersion> RegisterModelVersion(std::string_view model, std::string_view run_id,
                                             std::string_view signature,
+                                            std::string_view formula,
                                             std::string_view description,
                                             std::string_view actor) override;
   Result<ModelVersion> GetModelVersion(std::string_view model, int version) override;

@@ -119,6 +119,7 @@ grpc::Status ModelRegistryImpl::RegisterModel(grpc::ServerContext* context,
   }
   auto version = registry_->RegisterModelVersion(request->name(), run->id,
                                                  EncodeSignature((*model)->signature()),
+                                                 (*model)->formula(),
                                                  request->description(), ActorOf(*context));
   if (!version.ok()) return ToGrpcStatus(version.status());
   ToProto(*version, response);

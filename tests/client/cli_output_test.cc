@@ -155,6 +155,14 @@ TEST(PrintRunSummary, KMeansShowsClustersInertiaAndSilhouette) {
   ExpectLacks(text, "NA");
 }
 
+TEST(PrintRunSummary, AStepwiseRunShowsTheFormulaItSelected) {
+  v1::Run run = BaseRun("ols");
+  run.set_formula("y ~ a + b + c");
+  run.add_log("Start: AIC=12.5");
+  run.add_log("selected_formula: y ~ a + c  (AIC=10.25)");
+  ExpectHas(Summary(run), "Formula: y ~ a + b + c\nSelected: y ~ a + c  (AIC=10.25)\n");
+}
+
 TEST(PrintRunSummary, AFailedRunShowsItsErrorOnly) {
   v1::Run run = BaseRun("ols");
   run.set_status(v1::RUN_STATUS_FAILED);

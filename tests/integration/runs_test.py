@@ -277,6 +277,15 @@ class Runs(harness.ServerTestCase):
         self.assertTrue(any(l.startswith("Start: BIC=") for l in step["log"]), step["log"])
         self.assertTrue(any(l.startswith("selected_formula: salary ~") for l in step["log"]), step["log"])
         self.assertIn("step_bic", step["metrics"])
+        # The registered version's lineage names the selected formula, not the scope searched.
+        decoys = self.ok(*base, "--formula", harness.QUADRATIC + " + education + company_size",
+                         "--select", "backward", "--criterion", "bic", "--watch")
+        selected = next(l for l in decoys["log"] if l.startswith("selected_formula: "))
+        selected = selected[len("selected_formula: "):].split("  (")[0]
+        self.assertNotIn("company_size", selected)
+        self.ok("models", "register", "stepped", "--run", decoys["id"])
+        version = self.ok("models", "show", "stepped")["versions"][0]
+        self.assertEqual(version["formula"], selected)
         self.assertError("INVALID_ARGUMENT", *base, "--formula", harness.LINEAR, "--model", "ridge",
                          "--select", "forward", mentions=("ols",))
 

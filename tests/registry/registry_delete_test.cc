@@ -60,7 +60,7 @@ TEST_F(RegistryTest, DeletingAVersionInAModelsLineageFailsAndDeletesNothing) {
   DatasetVersion d1 = AddDataset("sales", "a\n1\n");
   AddDataset("sales", "a\n2\n");
   registry::Run run = AddSucceededRun(d1);
-  ASSERT_TRUE(registry_->RegisterModelVersion("m", run.id, "[]", "", "carol").ok());
+  ASSERT_TRUE(registry_->RegisterModelVersion("m", run.id, "[]", "", "", "carol").ok());
 
   Status s = registry_->DeleteDataset("sales", std::nullopt, "admin").status();
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);

@@ -24,7 +24,7 @@ class ModelTest : public RegistryTest {
   void RegisterVersions(const std::string& model, int count) {
     for (int i = 0; i < count; ++i) {
       registry::Run run = AddSucceededRun(dataset_);
-      Result<ModelVersion> mv = registry_->RegisterModelVersion(model, run.id, "{}", "", "carol");
+      Result<ModelVersion> mv = registry_->RegisterModelVersion(model, run.id, "{}", "", "", "carol");
       ASSERT_TRUE(mv.ok()) << mv.status().ToString();
     }
   }
@@ -38,13 +38,23 @@ class ModelTest : public RegistryTest {
   DatasetVersion dataset_;
 };
 
+TEST_F(ModelTest, TheFittedModelsFormulaWinsOverTheRuns) {
+  registry::Run run = AddSucceededRun(dataset_);  // submitted as y ~ x
+  Result<ModelVersion> v = registry_->RegisterModelVersion("salary", run.id, "{}", "y ~ 1", "", "x");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->formula, "y ~ 1");
+  Result<ModelVersion> got = registry_->GetModelVersion("salary", 1);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->formula, "y ~ 1");
+}
+
 TEST_F(ModelTest, VersionsCountFromOneAndCopyLineage) {
   registry::Run first = AddSucceededRun(dataset_, 3.0);
   registry::Run second = AddSucceededRun(dataset_, 2.0);
   Result<ModelVersion> v1 =
-      registry_->RegisterModelVersion("salary", first.id, R"({"x":"numeric"})", "base", "carol");
+      registry_->RegisterModelVersion("salary", first.id, R"({"x":"numeric"})", "", "base", "carol");
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
-  Result<ModelVersion> v2 = registry_->RegisterModelVersion("salary", second.id, "{}", "", "dan");
+  Result<ModelVersion> v2 = registry_->RegisterModelVersion("salary", second.id, "{}", "", "", "dan");
   ASSERT_TRUE(v2.ok());
   EXPECT_EQ(v1->version, 1);
   EXPECT_EQ(v2->version, 2);
@@ -66,7 +76,7 @@ TEST_F(ModelTest, VersionsCountFromOneAndCopyLineage) {
   EXPECT_TRUE(got->aliases.empty());
 
   // Numbering is per model.
-  Result<ModelVersion> other = registry_->RegisterModelVersion("churn", first.id, "", "", "x");
+  Result<ModelVersion> other = registry_->RegisterModelVersion("churn", first.id, "", "", "", "x");
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(other->version, 1);
   EXPECT_EQ(*registry_->ListModels(), (std::vector<std::string>{"churn", "salary"}));
@@ -78,12 +88,12 @@ TEST_F(ModelTest, VersionsCountFromOneAndCopyLineage) {
 
 TEST_F(ModelTest, RegisteringAnUnfinishedRunFails) {
   registry::Run queued = AddRun(dataset_);
-  EXPECT_EQ(registry_->RegisterModelVersion("salary", queued.id, "", "", "x").status().code(),
+  EXPECT_EQ(registry_->RegisterModelVersion("salary", queued.id, "", "", "", "x").status().code(),
             StatusCode::kFailedPrecondition);
   ASSERT_TRUE(registry_->EndRun(queued.id, RunStatus::kFailed, "boom").ok());
-  EXPECT_EQ(registry_->RegisterModelVersion("salary", queued.id, "", "", "x").status().code(),
+  EXPECT_EQ(registry_->RegisterModelVersion("salary", queued.id, "", "", "", "x").status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(registry_->RegisterModelVersion("salary", "r77", "", "", "x").status().code(),
+  EXPECT_EQ(registry_->RegisterModelVersion("salary", "r77", "", "", "", "x").status().code(),
             StatusCode::kNotFound);
   EXPECT_TRUE(registry_->ListModels()->empty());
 }
@@ -224,7 +234,7 @@ TEST_F(ModelTest, ConcurrentRegistrationsGetDistinctConsecutiveVersions) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const registry::Run& run = runs[t * kPerThread + i];
-        failures[t] += !registry_->RegisterModelVersion("salary", run.id, "", "", "x").ok();
+        failures[t] += !registry_->RegisterModelVersion("salary", run.id, "", "", "", "x").ok();
       }
     });
   }

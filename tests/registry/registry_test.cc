@@ -86,7 +86,7 @@ TEST_F(RegistryTest, ReopenKeepsEverything) {
   ASSERT_TRUE(registry_->CreateExperiment("tuning", "bob").ok());
   registry::Run run = AddSucceededRun(d, 2.5);
   registry::Run queued = AddRun(d);
-  ASSERT_TRUE(registry_->RegisterModelVersion("salary", run.id, "{}", "first", "carol").ok());
+  ASSERT_TRUE(registry_->RegisterModelVersion("salary", run.id, "{}", "", "first", "carol").ok());
   ASSERT_TRUE(registry_
                   ->MoveAlias({"salary", "production", 1, std::nullopt, "promote", "carol",
                                "ship it", false})
@@ -216,11 +216,11 @@ TEST_F(RegistryTest, InvalidNamesAreRejectedAndNothingIsWritten) {
             StatusCode::kInvalidArgument);
   DatasetVersion d = AddDataset("ok", "1");
   registry::Run run = AddSucceededRun(d);
-  EXPECT_EQ(registry_->RegisterModelVersion("x'; DROP TABLE runs; --", run.id, "", "", "eve")
+  EXPECT_EQ(registry_->RegisterModelVersion("x'; DROP TABLE runs; --", run.id, "", "", "", "eve")
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);
-  ASSERT_TRUE(registry_->RegisterModelVersion("m", run.id, "", "", "eve").ok());
+  ASSERT_TRUE(registry_->RegisterModelVersion("m", run.id, "", "", "", "eve").ok());
   EXPECT_EQ(registry_->MoveAlias({"m", "prod/x", 1, std::nullopt, "promote", "eve", "", false})
                 .status()
                 .code(),
