@@ -79,6 +79,14 @@ void RenderHistograms(std::string* out, const std::string& name, const std::stri
   }
 }
 
+// The entry of `map` for `key`, created on first use; no allocation once it exists.
+template <typename Map>
+typename Map::mapped_type& Slot(Map* map, std::string_view key) {
+  auto it = map->find(key);
+  if (it == map->end()) it = map->emplace(std::string(key), typename Map::mapped_type{}).first;
+  return it->second;
+}
+
 template <typename Histogram, size_t N>
 void Observe(Histogram* h, const std::array<double, N>& bounds, double value) {
   if (h->buckets.empty()) h->buckets.assign(N, 0);
@@ -92,17 +100,15 @@ void Observe(Histogram* h, const std::array<double, N>& bounds, double value) {
 }  // namespace
 
 void ServerMetrics::RecordRpc(std::string_view method, std::string_view code, double seconds) {
-  Labels by_method = {{"method", std::string(method)}};
-  Labels by_code = {{"method", std::string(method)}, {"code", std::string(code)}};
   std::lock_guard<std::mutex> lock(mu_);
-  ++rpcs_[by_code];
-  Observe(&rpc_seconds_[by_method], kRpcBounds, seconds);
+  MethodStats& stats = Slot(&rpcs_, method);
+  ++Slot(&stats.calls_by_code, code);
+  Observe(&stats.seconds, kRpcBounds, seconds);
 }
 
 void ServerMetrics::RecordPredictions(std::string_view model, int version, size_t rows) {
-  Labels labels = {{"model", std::string(model)}, {"version", std::to_string(version)}};
   std::lock_guard<std::mutex> lock(mu_);
-  predictions_[labels] += rows;
+  Slot(&predictions_, model)[version] += rows;
 }
 
 void ServerMetrics::RecordRunEnded(std::string_view kind, std::string_view status,
@@ -122,13 +128,24 @@ void ServerMetrics::AddGauge(std::string name, std::string help, std::function<d
 std::string ServerMetrics::Render() const {
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
+  std::map<Labels, uint64_t> calls, predictions;
+  std::map<Labels, Histogram> rpc_seconds;
+  for (const auto& [method, stats] : rpcs_) {
+    for (const auto& [code, n] : stats.calls_by_code) calls[{{"method", method}, {"code", code}}] = n;
+    rpc_seconds[{{"method", method}}] = stats.seconds;
+  }
+  for (const auto& [model, versions] : predictions_) {
+    for (const auto& [version, n] : versions) {
+      predictions[{{"model", model}, {"version", std::to_string(version)}}] = n;
+    }
+  }
   RenderCounters(&out, "mlprod_grpc_requests_total",
-                 "gRPC calls finished, by method and status code.", rpcs_);
+                 "gRPC calls finished, by method and status code.", calls);
   RenderHistograms(&out, "mlprod_grpc_request_duration_seconds",
                    "gRPC call latency from its start to its status, by method.", kRpcBounds,
-                   rpc_seconds_);
+                   rpc_seconds);
   RenderCounters(&out, "mlprod_predictions_total",
-                 "Rows predicted, by model and the version that answered.", predictions_);
+                 "Rows predicted, by model and the version that answered.", predictions);
   RenderCounters(&out, "mlprod_training_runs_total",
                  "Training runs ended, by model kind and final status.", runs_);
   RenderHistograms(&out, "mlprod_training_run_duration_seconds",

@@ -45,10 +45,17 @@ class ServerMetrics {
     std::function<double()> read;
   };
 
+  // Every call records into these: keyed by the label values themselves (transparent
+  // comparators), so a call finds its counters without building a key; labels are built only
+  // when rendering.
+  struct MethodStats {
+    std::map<std::string, uint64_t, std::less<>> calls_by_code;
+    Histogram seconds;
+  };
+
   mutable std::mutex mu_;
-  std::map<Labels, uint64_t> rpcs_;                  // GUARDED_BY(mu_) (method, code)
-  std::map<Labels, Histogram> rpc_seconds_;          // GUARDED_BY(mu_) (method)
-  std::map<Labels, uint64_t> predictions_;           // GUARDED_BY(mu_) (model, version)
+  std::map<std::string, MethodStats, std::less<>> rpcs_;                       // GUARDED_BY(mu_)
+  std::map<std::string, std::map<int, uint64_t>, std::less<>> predictions_;  // GUARDED_BY(mu_)
   std::map<Labels, uint64_t> runs_;                  // GUARDED_BY(mu_) (kind, status)
   std::map<Labels, Histogram> run_seconds_;          // GUARDED_BY(mu_) (kind)
   std::vector<Gauge> gauges_;                        // GUARDED_BY(mu_)

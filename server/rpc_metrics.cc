@@ -1,7 +1,6 @@
 #include "server/rpc_metrics.h"
 
 #include <chrono>
-#include <string>
 
 #include "ml/status.h"
 
@@ -13,7 +12,7 @@ using grpc::experimental::InterceptionHookPoints;
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
   RpcMetricsInterceptor(grpc::experimental::ServerRpcInfo* info, ServerMetrics* metrics)
-      : method_(info->method()), metrics_(metrics) {}
+      : method_(info->method() != nullptr ? info->method() : "unknown"), metrics_(metrics) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -27,7 +26,7 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  const std::string method_;
+  const char* const method_;  // the registered method's name: lives as long as the server
   ServerMetrics* const metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
