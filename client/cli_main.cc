@@ -87,6 +87,9 @@ const MlprodClient& CliState::client() {
       std::cerr << "error: INVALID_ARGUMENT: " << error << "\n";
       std::exit(1);
     }
+    // A command is one or two calls: connect first, so a transient connect failure is redialled
+    // rather than failing the command. Not connected after 2 s: the call reports UNAVAILABLE.
+    client_->Connect(std::chrono::seconds(2));
   }
   return *client_;
 }

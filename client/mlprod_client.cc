@@ -25,6 +25,9 @@ std::unique_ptr<MlprodClient> MlprodClient::Create(const ClientOptions& options,
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   args.SetMaxSendMessageSize(64 * 1024 * 1024);
+  // Redial soon after a failed connect (gRPC's default first backoff is 1 s); see Connect.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   auto channel = grpc::CreateCustomChannel(options.server, credentials, args);
   return std::unique_ptr<MlprodClient>(new MlprodClient(options, std::move(channel)));
 }
@@ -37,6 +40,10 @@ MlprodClient::MlprodClient(const ClientOptions& options, std::shared_ptr<grpc::C
       registry_(v1::ModelRegistry::NewStub(channel_)),
       inference_(v1::InferenceService::NewStub(channel_)),
       server_(v1::ServerService::NewStub(channel_)) {}
+
+bool MlprodClient::Connect(std::chrono::milliseconds budget) const {
+  return channel_->WaitForConnected(std::chrono::system_clock::now() + budget);
+}
 
 std::unique_ptr<grpc::ClientContext> MlprodClient::NewContext(std::chrono::seconds deadline) const {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -34,6 +34,12 @@ class MlprodClient {
   // cannot be read.
   static std::unique_ptr<MlprodClient> Create(const ClientOptions& options, std::string* error);
 
+  // Dials now and waits up to `budget` for the connection. A failed attempt is retried after
+  // about 100 ms, so one transient connect failure (seen under heavy load) does not fail the
+  // next call; a server that is not there still fails it (UNAVAILABLE) after `budget`.
+  // Returns whether the channel is connected.
+  bool Connect(std::chrono::milliseconds budget) const;
+
   // A context for one call: deadline (`deadline` or the default), token and actor metadata.
   std::unique_ptr<grpc::ClientContext> NewContext(
       std::chrono::seconds deadline = std::chrono::seconds(0)) const;
