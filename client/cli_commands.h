@@ -39,6 +39,7 @@ void AddDatasetCommands(CLI::App& app, CliState& state);
 void AddRunCommands(CLI::App& app, CliState& state);
 void AddModelCommands(CLI::App& app, CliState& state);
 void AddPredictCommand(CLI::App& app, CliState& state);
+void AddTokenCommands(CLI::App& app, CliState& state);
 
 }  // namespace mlprod::client
 

@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
   app.add_option("--token", state.options.token, "bearer token (env MLPROD_TOKEN)");
   app.add_option("--tls-ca", state.options.tls_ca_file, "PEM file of CA roots; enables TLS")
       ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", state.options.tls_cert_file,
+                 "PEM client certificate for mTLS (with --tls-key); enables TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", state.options.tls_key_file, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
   app.add_option("-o,--output", state.output, "table | json | csv")
       ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
   AddRunCommands(app, state);
   AddModelCommands(app, state);
   AddPredictCommand(app, state);
+  AddTokenCommands(app, state);
   AddServerCommands(app, state);
 
   try {

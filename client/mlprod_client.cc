@@ -5,21 +5,40 @@
 
 namespace mlprod::client {
 
+namespace {
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  *out = bytes.str();
+  return static_cast<bool>(in) && !out->empty();
+}
+
+}  // namespace
+
 std::unique_ptr<MlprodClient> MlprodClient::Create(const ClientOptions& options,
                                                    std::string* error) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (options.tls_ca_file.empty()) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    *error = "mTLS needs both --tls-cert and --tls-key";
+    return nullptr;
+  }
+  if (options.tls_ca_file.empty() && options.tls_cert_file.empty()) {
     credentials = grpc::InsecureChannelCredentials();
   } else {
-    std::ifstream in(options.tls_ca_file, std::ios::binary);
-    if (!in) {
-      *error = "cannot read TLS CA file " + options.tls_ca_file;
-      return nullptr;
-    }
-    std::stringstream pem;
-    pem << in.rdbuf();
+    // Without --tls-ca, the server's certificate is checked against the system's roots.
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = pem.str();
+    const std::pair<const std::string*, std::string*> files[] = {
+        {&options.tls_ca_file, &ssl.pem_root_certs},
+        {&options.tls_cert_file, &ssl.pem_cert_chain},
+        {&options.tls_key_file, &ssl.pem_private_key}};
+    for (const auto& [path, pem] : files) {
+      if (!path->empty() && !ReadFile(*path, pem)) {
+        *error = "cannot read TLS file " + *path;
+        return nullptr;
+      }
+    }
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
@@ -39,7 +58,8 @@ MlprodClient::MlprodClient(const ClientOptions& options, std::shared_ptr<grpc::C
       training_(v1::TrainingService::NewStub(channel_)),
       registry_(v1::ModelRegistry::NewStub(channel_)),
       inference_(v1::InferenceService::NewStub(channel_)),
-      server_(v1::ServerService::NewStub(channel_)) {}
+      server_(v1::ServerService::NewStub(channel_)),
+      tokens_(v1::TokenService::NewStub(channel_)) {}
 
 bool MlprodClient::Connect(std::chrono::milliseconds budget) const {
   return channel_->WaitForConnected(std::chrono::system_clock::now() + budget);

@@ -16,6 +16,7 @@
 #include "mlprod/v1/inference.grpc.pb.h"
 #include "mlprod/v1/registry.grpc.pb.h"
 #include "mlprod/v1/server.grpc.pb.h"
+#include "mlprod/v1/tokens.grpc.pb.h"
 #include "mlprod/v1/training.grpc.pb.h"
 
 namespace mlprod::client {
@@ -24,14 +25,15 @@ struct ClientOptions {
   std::string server = "127.0.0.1:50051";  // HOST:PORT
   std::string token;                       // bearer token; none when empty
   std::string tls_ca_file;                 // PEM roots; plaintext when empty
+  std::string tls_cert_file, tls_key_file; // client certificate and key for mTLS; none when empty
   std::string actor;                       // recorded as who made each write; $USER by default
   std::chrono::seconds deadline{60};       // per unary call
 };
 
 class MlprodClient {
  public:
-  // Connects lazily (the first call dials). Returns nullptr and sets *error when the TLS CA file
-  // cannot be read.
+  // Connects lazily (the first call dials). Returns nullptr and sets *error when a TLS file
+  // cannot be read, or a client certificate comes without its key (or the other way round).
   static std::unique_ptr<MlprodClient> Create(const ClientOptions& options, std::string* error);
 
   // Dials now and waits up to `budget` for the connection. A failed attempt is retried after
@@ -59,6 +61,7 @@ class MlprodClient {
   v1::ModelRegistry::Stub& registry() const { return *registry_; }
   v1::InferenceService::Stub& inference() const { return *inference_; }
   v1::ServerService::Stub& server() const { return *server_; }
+  v1::TokenService::Stub& tokens() const { return *tokens_; }
   const ClientOptions& options() const { return options_; }
 
  private:
@@ -71,6 +74,7 @@ class MlprodClient {
   std::unique_ptr<v1::ModelRegistry::Stub> registry_;
   std::unique_ptr<v1::InferenceService::Stub> inference_;
   std::unique_ptr<v1::ServerService::Stub> server_;
+  std::unique_ptr<v1::TokenService::Stub> tokens_;
 };
 
 }  // namespace mlprod::client

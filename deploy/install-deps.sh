@@ -18,8 +18,9 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # the example data generator and the end-to-end test driver
-  python3
+  # the example data generator and the end-to-end test driver; openssl makes the TLS tests'
+  # certificates
+  python3 openssl
 )
 BENCH_PACKAGES=(
   # the peers, run by Debian's /usr/bin/python3, and threadpoolctl to report their BLAS threads

@@ -139,6 +139,17 @@ struct MoveAliasRequest {
   bool forced = false;
 };
 
+// An API token (SPEC §8): "mlp_<selector>_<secret>". The secret itself is never stored, only
+// its SHA-256.
+struct Token {
+  std::string name;
+  std::string role;  // "viewer" | "editor" | "admin"
+  std::string created_by;
+  int64_t created_at_ms = 0;
+  int64_t revoked_at_ms = 0;  // 0 while the token is valid
+  std::string revoked_by;
+};
+
 class Registry {
  public:
   // Opens (creating when missing) `data_dir`/mlprod.db and the blob folder `data_dir`/blobs,
@@ -228,6 +239,27 @@ class Registry {
   // History of one model (one alias when given), oldest first. NOT_FOUND for an unknown model.
   virtual Result<std::vector<AliasChange>> History(std::string_view model,
                                                    std::optional<std::string> alias) = 0;
+
+  // ---- tokens
+  // Stores a token found by `selector` whose secret hashes to `secret_sha256` (64 lowercase hex
+  // digits). Token names follow ValidateName and are never reused, revoked ones included:
+  // ALREADY_EXISTS. A selector in use is ABORTED (a lost race: draw another).
+  virtual Result<Token> CreateToken(std::string_view name, std::string_view role,
+                                    std::string_view selector, std::string_view secret_sha256,
+                                    std::string_view actor) = 0;
+  // Every token ever created, revoked ones too, by name.
+  virtual Result<std::vector<Token>> ListTokens() = 0;
+  // Revokes a token for good. NOT_FOUND when unknown; FAILED_PRECONDITION when already revoked.
+  virtual Result<Token> RevokeToken(std::string_view name, std::string_view actor) = 0;
+  // The valid (not revoked) token of `selector` and the SHA-256 of its secret, or nullopt. The
+  // caller compares the hash, in constant time.
+  struct TokenCredential {
+    Token token;
+    std::string secret_sha256;
+  };
+  virtual Result<std::optional<TokenCredential>> FindValidToken(std::string_view selector) = 0;
+  // How many tokens were ever created (revoked ones count: auth, once on, stays on).
+  virtual Result<int64_t> CountTokens() = 0;
 };
 
 }  // namespace mlprod::registry

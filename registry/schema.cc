@@ -115,7 +115,26 @@ ALTER TABLE datasets ADD COLUMN deleted_at_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE datasets ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
+// API tokens (SPEC §8). A token is "mlp_<selector>_<secret>": the selector finds the row, and only
+// the SHA-256 of the secret is stored, compared in constant time. A revoked token keeps its row,
+// so its name, which history entries record as their actor, is never given to another token;
+// and auth, once on, never turns off because the last token was revoked.
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE tokens (
+  name          TEXT    PRIMARY KEY,
+  role          TEXT    NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+  selector      TEXT    NOT NULL UNIQUE,
+  secret_sha256 TEXT    NOT NULL CHECK (length(secret_sha256) = 64),
+  created_by    TEXT    NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER NOT NULL DEFAULT 0,
+  revoked_by    TEXT    NOT NULL DEFAULT ''
+);
+CREATE TRIGGER tokens_no_delete BEFORE DELETE ON tokens
+  BEGIN SELECT RAISE(ABORT, 'tokens are revoked, never deleted'); END;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 Result<int> ReadVersion(Database& db) {
   MLPROD_ASSIGN_OR_RETURN(Statement stmt,

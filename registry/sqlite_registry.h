@@ -60,6 +60,14 @@ class SqliteRegistry final : public Registry {
   Result<std::vector<AliasChange>> History(std::string_view model,
                                            std::optional<std::string> alias) override;
 
+  Result<Token> CreateToken(std::string_view name, std::string_view role,
+                            std::string_view selector, std::string_view secret_sha256,
+                            std::string_view actor) override;
+  Result<std::vector<Token>> ListTokens() override;
+  Result<Token> RevokeToken(std::string_view name, std::string_view actor) override;
+  Result<std::optional<TokenCredential>> FindValidToken(std::string_view selector) override;
+  Result<int64_t> CountTokens() override;
+
  private:
   // REQUIRES: mu_ is held (for all helpers below).
   Result<DatasetVersion> LoadDataset(std::string_view name, std::optional<int> version);
@@ -69,6 +77,7 @@ class SqliteRegistry final : public Registry {
   Result<RunStatus> LoadRunStatus(int64_t seq, std::string_view id);
   Result<ModelVersion> LoadModelVersion(std::string_view model, int version);
   Status CheckModelExists(std::string_view model);
+  Result<std::optional<Token>> LoadToken(std::string_view name);
 
   std::mutex mu_;
   Database db_;                             // guarded by mu_

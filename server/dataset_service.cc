@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ml/describe.h"
+#include "server/auth/call_gate.h"
 #include "server/call_context.h"
 #include "server/dataset_ingest.h"
 #include "server/grpc_status.h"
@@ -72,6 +73,8 @@ void ToProto(const registry::DatasetVersion& in, v1::DatasetVersion* out) {
 grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
                                                grpc::ServerReader<v1::UploadDatasetRequest>* reader,
                                                v1::DatasetVersion* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   v1::UploadDatasetRequest message;
   if (!reader->Read(&message) || !message.has_header()) {
     return ToGrpcStatus(Status::InvalidArgument("upload must start with a header message"));
@@ -103,7 +106,7 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
   registry::NewDatasetVersion spec;
   spec.name = header.name();
   spec.parse_options = EncodeCsvOptions(*options);
-  spec.created_by = ActorOf(*context);
+  spec.created_by = caller->name;
   bool existed = false;
   auto version = (*ingest)->Finish(std::move(spec), &existed);
   if (!version.ok()) return ToGrpcStatus(version.status());
@@ -112,9 +115,11 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext*,
+grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext* context,
                                             const v1::GetDatasetRequest* request,
                                             v1::DatasetVersion* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto version = registry_->GetDatasetVersion(request->dataset().name(),
                                               VersionOf(request->dataset()));
   if (!version.ok()) return ToGrpcStatus(version.status());
@@ -122,18 +127,22 @@ grpc::Status DatasetServiceImpl::GetDataset(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext*,
+grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext* context,
                                               const v1::ListDatasetsRequest*,
                                               v1::ListDatasetsResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto versions = registry_->ListDatasetVersions();
   if (!versions.ok()) return ToGrpcStatus(versions.status());
   for (const registry::DatasetVersion& v : *versions) ToProto(v, response->add_datasets());
   return grpc::Status::OK;
 }
 
-grpc::Status DatasetServiceImpl::DescribeDataset(grpc::ServerContext*,
+grpc::Status DatasetServiceImpl::DescribeDataset(grpc::ServerContext* context,
                                                  const v1::GetDatasetRequest* request,
                                                  v1::DescribeDatasetResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto version = registry_->GetDatasetVersion(request->dataset().name(),
                                               VersionOf(request->dataset()));
   if (!version.ok()) return ToGrpcStatus(version.status());
@@ -185,9 +194,11 @@ void HeadRows(const ml::Frame& frame, size_t limit, v1::HeadDatasetResponse* res
   }
 }
 
-grpc::Status DatasetServiceImpl::HeadDataset(grpc::ServerContext*,
+grpc::Status DatasetServiceImpl::HeadDataset(grpc::ServerContext* context,
                                              const v1::HeadDatasetRequest* request,
                                              v1::HeadDatasetResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   constexpr int kDefaultRows = 10, kMaxRows = 10000;
   const int limit = request->limit() == 0 ? kDefaultRows : request->limit();
   if (limit < 0 || limit > kMaxRows) {
@@ -208,8 +219,10 @@ grpc::Status DatasetServiceImpl::HeadDataset(grpc::ServerContext*,
 grpc::Status DatasetServiceImpl::DeleteDataset(grpc::ServerContext* context,
                                                const v1::GetDatasetRequest* request,
                                                v1::DeleteDatasetResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const v1::DatasetRef& ref = request->dataset();
-  auto deleted = registry_->DeleteDataset(ref.name(), VersionOf(ref), ActorOf(*context));
+  auto deleted = registry_->DeleteDataset(ref.name(), VersionOf(ref), caller->name);
   if (!deleted.ok()) return ToGrpcStatus(deleted.status());
   response->set_name(ref.name());
   for (int version : *deleted) {

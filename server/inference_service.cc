@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/call_gate.h"
 #include "server/grpc_status.h"
 
 namespace mlprod::server {
@@ -12,7 +13,8 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerCont
                                                         const v1::PredictRequest* request,
                                                         v1::PredictResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(Answer(request, response));
+  auto caller = CallerOf(*context);
+  reactor->Finish(caller.ok() ? Answer(request, response) : ToGrpcStatus(caller.status()));
   return reactor;
 }
 

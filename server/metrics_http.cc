@@ -9,8 +9,18 @@ namespace {
 
 class HttpMetricsEndpoint final : public MetricsEndpoint {
  public:
-  explicit HttpMetricsEndpoint(const ServerMetrics* metrics) {
-    http_.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& response) {
+  HttpMetricsEndpoint(const ServerMetrics* metrics, TokenAuthenticator* auth) {
+    http_.Get("/metrics", [metrics, auth](const httplib::Request& request,
+                                          httplib::Response& response) {
+      if (auth != nullptr && auth->enabled()) {
+        auto identity = auth->Authenticate(request.get_header_value("Authorization"));
+        if (!identity.ok()) {
+          response.status = 401;
+          response.set_header("WWW-Authenticate", "Bearer realm=\"mlprod metrics\"");
+          response.set_content(identity.status().message() + "\n", "text/plain");
+          return;
+        }
+      }
       response.set_content(metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
     });
   }
@@ -48,8 +58,9 @@ class HttpMetricsEndpoint final : public MetricsEndpoint {
 }  // namespace
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const std::string& listen,
-                                                                const ServerMetrics* metrics) {
-  auto endpoint = std::make_unique<HttpMetricsEndpoint>(metrics);
+                                                                const ServerMetrics* metrics,
+                                                                TokenAuthenticator* auth) {
+  auto endpoint = std::make_unique<HttpMetricsEndpoint>(metrics, auth);
   MLPROD_RETURN_IF_ERROR(endpoint->Listen(listen));
   return std::unique_ptr<MetricsEndpoint>(std::move(endpoint));
 }

@@ -8,8 +8,24 @@
 #include <string>
 
 #include "ml/status.h"
+#include "server/auth/token_authenticator.h"
 
 namespace mlprod::server {
+
+struct ServerLimits {
+  int max_concurrent_streams = 100;      // per connection (HTTP/2 SETTINGS)
+  size_t max_memory_bytes = size_t{2} << 30;  // gRPC's resource quota: buffers of every call
+  int max_threads = 512;                 // gRPC's resource quota: threads serving calls
+  size_t max_message_bytes = size_t{64} << 20;  // one received message
+  size_t max_metadata_bytes = 16 << 10;  // one call's request headers
+  int keepalive_seconds = 60;            // the server pings an idle connection this often...
+  int keepalive_timeout_seconds = 20;    // ...and drops it when no answer comes this soon
+  int min_client_ping_seconds = 10;      // client pings more often than this are strikes...
+  int max_ping_strikes = 2;              // ...and more strikes than this close the connection
+  int max_connection_idle_seconds = 300;   // a connection with no call is closed
+  int max_connection_age_seconds = 3600;   // every connection is asked to go away...
+  int max_connection_age_grace_seconds = 600;  // ...and cut when its calls outlast this
+};
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one
@@ -20,12 +36,28 @@ struct ServerOptions {
   size_t max_predict_rows = 100000;
   // HOST:PORT where Prometheus scrapes `GET /metrics` (port 0 picks a free one); empty: none.
   std::string metrics_listen;
+  // With auth on, /metrics asks for a token too (any role) unless this is set.
+  bool metrics_open = false;
+
+  // Auth (SPEC §8): tokens are needed once any exists, or always with kRequired.
+  AuthMode auth = AuthMode::kAuto;
+  // TLS: PEM files of the server's certificate chain and key; plaintext when both are empty.
+  std::string tls_cert, tls_key;
+  // mTLS: PEM roots that client certificates must chain to; none asked for when empty.
+  std::string tls_client_ca;
+
+  // Limits for hostile clients (docs/SECURITY.md says what each defends against).
+  ServerLimits limits;
+  // Allow a non-loopback `listen` without auth and TLS (e.g. behind a mesh that provides both).
+  bool insecure = false;
 };
 
 class MlprodServer {
  public:
   // Opens the registry (marking runs interrupted by the last stop FAILED), starts the workers
-  // and serves. INTERNAL when the data dir or the address cannot be used.
+  // and serves. INTERNAL when the data dir or the address cannot be used; INVALID_ARGUMENT for
+  // unreadable TLS files; FAILED_PRECONDITION for a non-loopback address without auth and TLS
+  // (unless `insecure`), saying how to fix it.
   static Result<std::unique_ptr<MlprodServer>> Start(const ServerOptions& options);
   virtual ~MlprodServer() = default;
 

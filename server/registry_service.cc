@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ml/model.h"
+#include "server/auth/call_gate.h"
 #include "server/call_context.h"
 #include "server/grpc_status.h"
 #include "server/run_report.h"
@@ -99,6 +100,8 @@ Status CheckPromotionGate(const registry::ModelVersion& current,
 grpc::Status ModelRegistryImpl::RegisterModel(grpc::ServerContext* context,
                                               const v1::RegisterModelRequest* request,
                                               v1::ModelVersion* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = registry::ValidateName("model name", request->name());
   if (s.ok()) s = registry::ValidateName("run id", request->run());
   if (!s.ok()) return ToGrpcStatus(s);
@@ -120,14 +123,16 @@ grpc::Status ModelRegistryImpl::RegisterModel(grpc::ServerContext* context,
   auto version = registry_->RegisterModelVersion(request->name(), run->id,
                                                  EncodeSignature((*model)->signature()),
                                                  (*model)->formula(),
-                                                 request->description(), ActorOf(*context));
+                                                 request->description(), caller->name);
   if (!version.ok()) return ToGrpcStatus(version.status());
   ToProto(*version, response);
   return grpc::Status::OK;
 }
 
-grpc::Status ModelRegistryImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+grpc::Status ModelRegistryImpl::ListModels(grpc::ServerContext* context, const v1::ListModelsRequest*,
                                            v1::ListModelsResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto names = registry_->ListModels();
   if (!names.ok()) return ToGrpcStatus(names.status());
   for (const std::string& name : *names) {
@@ -143,8 +148,10 @@ grpc::Status ModelRegistryImpl::ListModels(grpc::ServerContext*, const v1::ListM
   return grpc::Status::OK;
 }
 
-grpc::Status ModelRegistryImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* request,
+grpc::Status ModelRegistryImpl::GetModel(grpc::ServerContext* context, const v1::GetModelRequest* request,
                                          v1::Model* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = registry::ValidateName("model name", request->name());
   if (!s.ok()) return ToGrpcStatus(s);
   auto versions = registry_->ListModelVersions(request->name());
@@ -154,15 +161,11 @@ grpc::Status ModelRegistryImpl::GetModel(grpc::ServerContext*, const v1::GetMode
   return grpc::Status::OK;
 }
 
-Result<registry::AliasChange> ModelRegistryImpl::MoveAlias(const grpc::ServerContext& context,
-                                                           registry::MoveAliasRequest request) {
-  request.actor = ActorOf(context);
-  return serving_->MoveAlias(request);
-}
-
 grpc::Status ModelRegistryImpl::Promote(grpc::ServerContext* context,
                                         const v1::PromoteRequest* request,
                                         v1::AliasChange* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string alias = AliasOrDefault(request->alias());
   Status s = registry::ValidateName("model name", request->name());
   if (s.ok()) s = registry::ValidateName("alias", alias);
@@ -195,7 +198,8 @@ grpc::Status ModelRegistryImpl::Promote(grpc::ServerContext* context,
   move.action = "promote";
   move.reason = request->reason();
   move.forced = request->force();
-  auto change = MoveAlias(*context, move);
+  move.actor = caller->name;
+  auto change = serving_->MoveAlias(move);
   if (!change.ok()) return ToGrpcStatus(change.status());
   ToProto(*change, response);
   return grpc::Status::OK;
@@ -204,6 +208,8 @@ grpc::Status ModelRegistryImpl::Promote(grpc::ServerContext* context,
 grpc::Status ModelRegistryImpl::Rollback(grpc::ServerContext* context,
                                          const v1::RollbackRequest* request,
                                          v1::AliasChange* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   const std::string alias = AliasOrDefault(request->alias());
   Status s = registry::ValidateName("model name", request->name());
   if (s.ok()) s = registry::ValidateName("alias", alias);
@@ -243,15 +249,18 @@ grpc::Status ModelRegistryImpl::Rollback(grpc::ServerContext* context,
   move.expected_from = *current;
   move.action = "rollback";
   move.reason = request->reason();
-  auto change = MoveAlias(*context, move);
+  move.actor = caller->name;
+  auto change = serving_->MoveAlias(move);
   if (!change.ok()) return ToGrpcStatus(change.status());
   ToProto(*change, response);
   return grpc::Status::OK;
 }
 
-grpc::Status ModelRegistryImpl::GetHistory(grpc::ServerContext*,
+grpc::Status ModelRegistryImpl::GetHistory(grpc::ServerContext* context,
                                            const v1::GetHistoryRequest* request,
                                            v1::GetHistoryResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = registry::ValidateName("model name", request->name());
   if (s.ok() && !request->alias().empty()) s = registry::ValidateName("alias", request->alias());
   if (!s.ok()) return ToGrpcStatus(s);

@@ -37,10 +37,6 @@ class ModelRegistryImpl final : public v1::ModelRegistry::Service {
                           v1::GetHistoryResponse* response) override;
 
  private:
-  // Loads the target, then moves the alias with compare-and-swap on `current`.
-  Result<registry::AliasChange> MoveAlias(const grpc::ServerContext& context,
-                                          registry::MoveAliasRequest request);
-
   registry::Registry* const registry_;
   ServingModels* const serving_;
 };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ml/model.h"
+#include "server/auth/call_gate.h"
 #include "server/call_context.h"
 #include "server/grpc_status.h"
 #include "server/run_filter.h"
@@ -68,7 +69,9 @@ void ToProto(const registry::Run& in, v1::Run* out) {
 grpc::Status TrainingServiceImpl::CreateExperiment(grpc::ServerContext* context,
                                                    const v1::CreateExperimentRequest* request,
                                                    v1::Experiment* response) {
-  auto e = registry_->CreateExperiment(request->name(), ActorOf(*context));
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto e = registry_->CreateExperiment(request->name(), caller->name);
   if (!e.ok()) return ToGrpcStatus(e.status());
   response->set_name(e->name);
   response->set_created_by(e->created_by);
@@ -76,9 +79,11 @@ grpc::Status TrainingServiceImpl::CreateExperiment(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingServiceImpl::ListExperiments(grpc::ServerContext*,
+grpc::Status TrainingServiceImpl::ListExperiments(grpc::ServerContext* context,
                                                   const v1::ListExperimentsRequest*,
                                                   v1::ListExperimentsResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto list = registry_->ListExperiments();
   if (!list.ok()) return ToGrpcStatus(list.status());
   for (const registry::Experiment& e : *list) {
@@ -93,6 +98,8 @@ grpc::Status TrainingServiceImpl::ListExperiments(grpc::ServerContext*,
 grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
                                             const v1::SubmitRunRequest* request,
                                             v1::Run* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   registry::Run spec;
   spec.experiment = request->experiment().empty() ? "Default" : request->experiment();
   spec.formula = request->formula();
@@ -101,7 +108,7 @@ grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
   spec.missing = request->missing().empty() ? "drop" : request->missing();
   spec.test_fraction = request->test_fraction();
   spec.seed = request->seed();
-  spec.created_by = ActorOf(*context);
+  spec.created_by = caller->name;
 
   Status s = registry::ValidateName("experiment name", spec.experiment);
   if (!s.ok()) return ToGrpcStatus(s);
@@ -163,8 +170,10 @@ grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingServiceImpl::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+grpc::Status TrainingServiceImpl::GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                                          v1::Run* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = ValidateRunId(request->id());
   if (!s.ok()) return ToGrpcStatus(s);
   auto run = registry_->GetRun(request->id());
@@ -173,9 +182,11 @@ grpc::Status TrainingServiceImpl::GetRun(grpc::ServerContext*, const v1::GetRunR
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingServiceImpl::ListRuns(grpc::ServerContext*,
+grpc::Status TrainingServiceImpl::ListRuns(grpc::ServerContext* context,
                                            const v1::ListRunsRequest* request,
                                            v1::ListRunsResponse* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   std::optional<std::string> experiment;
   if (!request->experiment().empty()) {
     auto e = registry_->GetExperiment(request->experiment());
@@ -220,6 +231,8 @@ Status SelectRuns(const v1::ListRunsRequest& request, std::vector<registry::Run>
 grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
                                            const v1::GetRunRequest* request,
                                            grpc::ServerWriter<v1::RunEvent>* writer) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = ValidateRunId(request->id());
   if (!s.ok()) return ToGrpcStatus(s);
   auto run = registry_->GetRun(request->id());
@@ -272,8 +285,10 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingServiceImpl::CancelRun(grpc::ServerContext*, const v1::GetRunRequest* request,
+grpc::Status TrainingServiceImpl::CancelRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
                                             v1::Run* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = ValidateRunId(request->id());
   if (!s.ok()) return ToGrpcStatus(s);
   auto run = registry_->GetRun(request->id());
@@ -291,9 +306,11 @@ grpc::Status TrainingServiceImpl::CancelRun(grpc::ServerContext*, const v1::GetR
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingServiceImpl::GetRunPlotData(grpc::ServerContext*,
+grpc::Status TrainingServiceImpl::GetRunPlotData(grpc::ServerContext* context,
                                                  const v1::GetRunRequest* request,
                                                  v1::RunPlotData* response) {
+  auto caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   Status s = ValidateRunId(request->id());
   if (!s.ok()) return ToGrpcStatus(s);
   auto run = registry_->GetRun(request->id());

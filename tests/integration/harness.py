@@ -162,9 +162,10 @@ class Result:
 class Server:
     """One mlprod-server process on a data directory, listening on an ephemeral port."""
 
-    def __init__(self, data_dir, log_dir, extra_args=()):
+    def __init__(self, data_dir, log_dir, extra_args=(), listen="127.0.0.1:0"):
         self.data_dir = data_dir
         self.log_dir = log_dir
+        self.listen = listen
         self.extra_args = list(extra_args)  # more mlprod-server flags, e.g. ["--workers", "2"]
         self.proc = None
         self.address = None
@@ -175,7 +176,7 @@ class Server:
         self.log_path = os.path.join(self.log_dir, "server-%d.log" % self.starts)
         log = self._log = open(self.log_path, "wb")
         proc = self.proc = subprocess.Popen(
-            [args().server_bin, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir]
+            [args().server_bin, "--listen", self.listen, "--data-dir", self.data_dir]
             + self.extra_args,
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         first = []

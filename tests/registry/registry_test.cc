@@ -41,7 +41,7 @@ int CountFiles(const std::string& dir) {
 TEST_F(RegistryTest, OpenCreatesDatabaseBlobFolderAndSchemaVersion) {
   EXPECT_TRUE(fs::exists(fs::path(dir_.path()) / "mlprod.db"));
   EXPECT_TRUE(fs::is_directory(fs::path(dir_.path()) / "blobs"));
-  EXPECT_EQ(QueryText(dir_.path(), "SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(QueryText(dir_.path(), "SELECT version FROM schema_version"), "3");
   EXPECT_EQ(QueryText(dir_.path(), "PRAGMA journal_mode"), "wal");
 }
 
@@ -55,7 +55,7 @@ TEST_F(RegistryTest, OpenCreatesMissingParentFolders) {
 TEST_F(RegistryTest, ReopenDoesNotRerunMigrations) {
   Reopen();
   Reopen();
-  EXPECT_EQ(QueryText(dir_.path(), "SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(QueryText(dir_.path(), "SELECT version FROM schema_version"), "3");
   EXPECT_EQ(QueryText(dir_.path(), "SELECT COUNT(*) FROM experiments WHERE name = 'Default'"), "1");
 }
 
