@@ -222,10 +222,14 @@ class MlprodServerImpl final : public MlprodServer {
     std::lock_guard<std::mutex> lock(shutdown_mu_);
     if (shut_down_) return;
     // A server that failed to listen has no gRPC server to stop.
+    if (server_) server_->GetHealthCheckService()->Shutdown();  // probes: NOT_SERVING from now
+    // Running and queued runs end FAILED "interrupted" first, so that their watchers see the end
+    // instead of holding the drain open.
+    queue_.Stop();
+    // No new calls from here; calls in flight get until the deadline, then are cancelled.
     if (server_) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace_seconds));
     }
-    queue_.Stop();
     shut_down_ = true;
   }
 

@@ -67,7 +67,9 @@ class MlprodServer {
   virtual int metrics_port() const = 0;
   // Number of runs marked FAILED "interrupted" at start-up.
   virtual int interrupted_runs() const = 0;
-  // Drains in-flight calls (up to `grace_seconds`), stops the workers. Idempotent.
+  // Stops cleanly: health turns NOT_SERVING, running fits end FAILED "interrupted", new calls
+  // are refused, and calls in flight get up to `grace_seconds` to finish before they are
+  // cancelled. Returns when all are done. Idempotent.
   virtual void Shutdown(int grace_seconds) = 0;
   // Blocks until Shutdown has completed.
   virtual void Wait() = 0;

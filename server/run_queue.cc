@@ -73,6 +73,17 @@ void RunQueue::Stop() {
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // Runs still queued end now rather than at the next start, so their watchers see the end.
+  std::deque<std::string> queued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued.swap(queue_);
+  }
+  for (const std::string& run_id : queued) {
+    Status s = registry_->EndRun(run_id, registry::RunStatus::kFailed, "interrupted");
+    if (!s.ok()) spdlog::error("run {}: {}", run_id, s.ToString());
+    MarkEnded(run_id);
+  }
 }
 
 int RunQueue::queued() const {

@@ -53,8 +53,9 @@ class RunQueue {
   Progress WaitForProgress(const std::string& run_id, size_t seen_lines,
                            std::chrono::milliseconds timeout);
 
-  // Stops taking work; running fits stop and end FAILED "interrupted"; queued runs stay QUEUED
-  // for the next start-up to mark. Joins the workers. Idempotent.
+  // Stops taking work; running fits stop, and they and the queued runs end FAILED
+  // "interrupted" (a run a crash left QUEUED or RUNNING is marked at the next start-up). Joins
+  // the workers. Idempotent.
   void Stop();
 
   int queued() const;

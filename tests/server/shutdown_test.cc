@@ -1,0 +1,128 @@
+// Stopping the server (SIGTERM's path): new calls are refused at once, calls in flight finish
+// within the grace period or are cancelled at its end, and runs end "interrupted".
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "client/mlprod_client.h"
+#include "server/mlprod_server.h"
+
+namespace mlprod {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+class ShutdownTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/mlprod-shutdown-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    server::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_ + "/data";
+    auto server = server::MlprodServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    client_ = NewClient();
+  }
+
+  void TearDown() override {
+    client_.reset();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<client::MlprodClient> NewClient() {
+    client::ClientOptions options;
+    options.server = "127.0.0.1:" + std::to_string(server_->port());
+    options.deadline = std::chrono::seconds(5);
+    std::string error;
+    return client::MlprodClient::Create(options, &error);
+  }
+
+  // An upload whose header and first rows are sent, and whose end is not.
+  struct OpenUpload {
+    std::unique_ptr<grpc::ClientContext> context;
+    v1::DatasetVersion response;
+    std::unique_ptr<grpc::ClientWriter<v1::UploadDatasetRequest>> writer;
+  };
+  OpenUpload StartUpload(const std::string& name) {
+    OpenUpload u;
+    u.context = client_->NewContext(std::chrono::seconds(30));
+    u.writer = client_->datasets().UploadDataset(u.context.get(), &u.response);
+    v1::UploadDatasetRequest message;
+    message.mutable_header()->set_name(name);
+    EXPECT_TRUE(u.writer->Write(message));
+    message.Clear();
+    message.set_chunk("y,x\n1,2\n2,3\n");
+    EXPECT_TRUE(u.writer->Write(message));
+    return u;
+  }
+
+  grpc::Status ListDatasets(const client::MlprodClient& c) {
+    v1::ListDatasetsResponse list;
+    auto context = c.NewContext();
+    return c.datasets().ListDatasets(context.get(), {}, &list);
+  }
+
+  std::string dir_;
+  std::unique_ptr<server::MlprodServer> server_;
+  std::unique_ptr<client::MlprodClient> client_;
+};
+
+TEST_F(ShutdownTest, InFlightCallFinishesWithinTheGraceAndNewCallsAreRefused) {
+  ASSERT_TRUE(ListDatasets(*client_).ok());
+  OpenUpload upload = StartUpload("during-drain");
+  const auto started = Clock::now();
+  std::thread stopper([this] { server_->Shutdown(/*grace_seconds=*/20); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  // Nothing new gets in, on a new connection.
+  auto late = NewClient();
+  EXPECT_EQ(ListDatasets(*late).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // The call in flight completes, and the stop follows it at once rather than at the deadline.
+  v1::UploadDatasetRequest message;
+  message.set_chunk("3,4\n");
+  ASSERT_TRUE(upload.writer->Write(message));
+  upload.writer->WritesDone();
+  grpc::Status s = upload.writer->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(upload.response.rows(), 3);
+  stopper.join();
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(10));
+}
+
+TEST_F(ShutdownTest, CallsPastTheGraceAreCancelledAndLeaveNothing) {
+  OpenUpload upload = StartUpload("never-finished");
+  const auto started = Clock::now();
+  server_->Shutdown(/*grace_seconds=*/1);
+  const auto took = Clock::now() - started;
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::seconds(5));
+  upload.writer->WritesDone();
+  EXPECT_FALSE(upload.writer->Finish().ok());
+
+  // Reopened, the data dir has no trace of the cancelled upload.
+  server_.reset();
+  server::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir_ + "/data";
+  auto again = server::MlprodServer::Start(options);
+  ASSERT_TRUE(again.ok());
+  server_ = std::move(again).value();
+  auto c = NewClient();
+  v1::ListDatasetsResponse list;
+  auto context = c->NewContext();
+  ASSERT_TRUE(c->datasets().ListDatasets(context.get(), {}, &list).ok());
+  EXPECT_EQ(list.datasets_size(), 0);
+}
+
+}  // namespace
+}  // namespace mlprod
