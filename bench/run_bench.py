@@ -23,7 +23,9 @@ echo InferenceService built by bench/serve_bench.cc (the gRPC transport ceiling:
 no work); Predict QPS and p50/p99 latency at 1, 8 and 64 requests in flight with one row per
 request, and rows/s with 1000-row batches, mlprod against the echo in turn; then 100 promotions
 of the production alias while 8 requests stay in flight, counting failed requests and requests
-answered by a mix of versions, and the QPS before and during.
+answered by a mix of versions, and the QPS before and during. The single-row points are measured
+again with auth on (a token on every call, the echo sent the same header) and with TLS plus auth
+(the server restarted with a certificate made by openssl, the echo serving the same one).
 
 It also runs the Google Benchmark micro-benchmarks (build/<preset>/bench/mlprod_bench), then prints
 one summary table of ratios and writes the figures to build/<preset>/bench/results.json.
@@ -303,13 +305,35 @@ def stop_server(server):
         server.wait()
 
 
+def start_server(build, data_dir, log, extra=()):
+    """mlprod-server on a free port over `data_dir`; returns (process, ADDR)."""
+    return start_listener([os.path.join(build, "server", "mlprod-server"), "--listen", "127.0.0.1:0",
+                           "--data-dir", data_dir, *extra], stderr=log)
+
+
 def fresh_server(build, workdir, prefix):
     """mlprod-server on a free port with a new data dir; returns (process, ADDR, data_dir, log)."""
     data_dir = tempfile.mkdtemp(prefix=prefix, dir=workdir)
     log = open(os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w")
-    server, addr = start_listener([os.path.join(build, "server", "mlprod-server"), "--listen",
-                                   "127.0.0.1:0", "--data-dir", data_dir], stderr=log)
+    server, addr = start_server(build, data_dir, log)
     return server, addr, data_dir, log
+
+
+def make_tls_files(workdir):
+    """A CA and a certificate for 127.0.0.1 it signed, made with openssl; returns their paths."""
+    d = tempfile.mkdtemp(prefix="tls-", dir=workdir)
+
+    def openssl(*argv):
+        subprocess.run(["openssl", *argv], cwd=d, check=True, capture_output=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=bench-ca",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+            "-out", "server.csr")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "1", "-extfile", "san.ext", "-out", "server.pem")
+    return {name: os.path.join(d, name) for name in ("ca.pem", "server.pem", "server.key")}
 
 
 def ingest_once(build, csv_path, workdir, name):
@@ -367,7 +391,6 @@ def serve_bench(build, workdir, source, reps, seconds):
         subprocess.run([sys.executable, os.path.join(source, "examples", "generate_salaries.py"), salaries],
                        check=True)
     server, addr, data_dir, log = fresh_server(build, workdir, "serve-")
-    echo = None
     try:
         def cli(*argv):
             subprocess.run([os.path.join(build, "client", "mlprod"), "--server", addr, "-o", "json", *argv],
@@ -381,17 +404,34 @@ def serve_bench(build, workdir, source, reps, seconds):
         cli("models", "register", "salary", "--run", "r2")
         cli("models", "promote", "salary", "1", "--reason", "serve bench")
         bench = os.path.join(build, "bench", "mlprod_serve_bench")
-        echo, echo_addr = start_listener([bench, "--echo-server"], stdin=subprocess.PIPE)
-        argv = [bench, "--mlprod", addr, "--echo", echo_addr, "--model", "salary", "--seconds", str(seconds),
-                "--reps", str(reps)]
-        for row in SERVE_ROWS:
-            argv += ["--row", row]
-        r = subprocess.run(argv, check=True, capture_output=True, text=True)
-        return json.loads(r.stdout)
+        rows = [a for row in SERVE_ROWS for a in ("--row", row)]
+
+        def measure(addr, extra_echo=(), extra_load=()):
+            echo, echo_addr = start_listener([bench, "--echo-server", *extra_echo], stdin=subprocess.PIPE)
+            try:
+                argv = [bench, "--mlprod", addr, "--echo", echo_addr, "--model", "salary", "--seconds",
+                        str(seconds), "--reps", str(reps), *rows, *extra_load]
+                return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+            finally:
+                echo.stdin.close()
+                echo.wait(timeout=30)
+
+        out = measure(addr)
+        # Auth on: a viewer token on every call (the echo gets the same header).
+        token = subprocess.run([os.path.join(build, "server", "mlprod-server"), "token", "create",
+                                "--data-dir", data_dir, "--name", "bench", "--role", "admin"],
+                               check=True, capture_output=True, text=True).stdout.strip()
+        time.sleep(1.2)  # the running server turns auth on within a second
+        out["auth"] = measure(addr, extra_load=("--token", token, "--single-row-only", "1"))
+        # TLS and auth: the server restarted with a certificate, the echo with the same one.
+        tls = make_tls_files(workdir)
+        stop_server(server)
+        server, addr = start_server(build, data_dir, log,
+                                    ("--tls-cert", tls["server.pem"], "--tls-key", tls["server.key"]))
+        out["tls"] = measure(addr, ("--tls-cert", tls["server.pem"], "--tls-key", tls["server.key"]),
+                             ("--token", token, "--tls-ca", tls["ca.pem"], "--single-row-only", "1"))
+        return out
     finally:
-        if echo is not None:
-            echo.stdin.close()
-            echo.wait(timeout=30)
         stop_server(server)
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -630,12 +670,14 @@ def main():
               flush=True)
         s = serve_bench(build, workdir, source, reps, seconds)
         results["serve"] = s
-        for p in s["single_row"] + [s["batch"]]:
-            e, m = p["echo"], p["mlprod"]
-            print(f"   {p['rows']} row(s)/request, {p['inflight']} in flight: echo {e['qps']:.0f} qps "
-                  f"(p50 {e['p50_us']:.0f} us, p99 {e['p99_us']:.0f} us)   mlprod {m['qps']:.0f} qps "
-                  f"(p50 {m['p50_us']:.0f} us, p99 {m['p99_us']:.0f} us)   mlprod/echo {m['qps'] / e['qps']:.2f}",
-                  flush=True)
+        for label, points in (("", s["single_row"] + [s["batch"]]), ("auth on, ", s["auth"]["single_row"]),
+                              ("TLS + auth, ", s["tls"]["single_row"])):
+            for p in points:
+                e, m = p["echo"], p["mlprod"]
+                print(f"   {label}{p['rows']} row(s)/request, {p['inflight']} in flight: echo {e['qps']:.0f} qps "
+                      f"(p50 {e['p50_us']:.0f} us, p99 {e['p99_us']:.0f} us)   mlprod {m['qps']:.0f} qps "
+                      f"(p50 {m['p50_us']:.0f} us, p99 {m['p99_us']:.0f} us)   "
+                      f"mlprod/echo {m['qps'] / e['qps']:.2f}", flush=True)
         pr = s["promotion"]
         b, d = pr["before"], pr["during"]
         print(f"   {pr['promoted']} promotions under 8 in flight ({pr['rows_per_request']} rows/request): "
@@ -680,6 +722,14 @@ def main():
             rows.append((f"Predict {p['rows']} row(s), {p['inflight']} in flight: mlprod / echo",
                          f"{e['qps'] * p['rows']:.0f} rows/s", f"{m['qps'] * p['rows']:.0f} rows/s",
                          f"{m['qps'] / e['qps']:.2f}x", "", ""))
+        for key, label in (("auth", "auth on"), ("tls", "TLS + auth, echo over TLS")):
+            for p in s[key]["single_row"]:
+                e, m = p["echo"], p["mlprod"]
+                ratio = m["qps"] / e["qps"]
+                target = ">= 0.9x" if p["inflight"] == 1 else ""
+                rows.append((f"Predict 1 row, {p['inflight']} in flight, {label}: mlprod / echo",
+                             f"{e['qps']:.0f} rows/s", f"{m['qps']:.0f} rows/s", f"{ratio:.2f}x", target,
+                             ("yes" if ratio >= 0.9 else "NO") if target else ""))
         pr = s["promotion"]
         d = pr["during"]
         rows.append((f"{pr['promoted']} promotions under load: failed, mixed", "", f"{d['failed']}, {d['mixed']}",

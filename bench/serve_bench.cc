@@ -2,18 +2,22 @@
 // (SPEC §10). bench/run_bench.py starts a real mlprod-server with two registered versions of a
 // model, and this binary twice:
 //
-//   mlprod_serve_bench --echo-server
+//   mlprod_serve_bench --echo-server [--tls-cert PEM --tls-key PEM]
 //       An InferenceService whose Predict answers at once with one prediction per request row
 //       (the same response mlprod sends, without the work): the gRPC transport ceiling on this
 //       machine, built the same way as mlprod-server's InferenceService (callback API, default
-//       options). Prints "listening on ADDR" and serves until its stdin closes.
+//       options), over TLS when given a certificate. Prints "listening on ADDR" and serves until
+//       its stdin closes.
 //
 //   mlprod_serve_bench --mlprod ADDR --echo ADDR --model NAME --row k=v,... [--row ...]
+//                      [--token T] [--tls-ca PEM] [--single-row-only 1]
 //       Closed-loop load at 1, 8 and 64 requests in flight (one row per request), then batches
 //       of --batch-rows rows at 1 in flight, each for --seconds against the echo service and
 //       against mlprod in turn, on one channel each, best of --reps rounds; then --promotions promotes of NAME's
 //       production alias between versions 1 and 2 (forced, so the gate never refuses) while 8
-//       requests stay in flight. Prints one JSON document.
+//       requests stay in flight. Prints one JSON document. --token sends `authorization: Bearer T`
+//       on every call (to the echo too, so both carry the same bytes); --tls-ca dials both over
+//       TLS; --single-row-only 1 measures the 1, 8 and 64 in-flight points and stops.
 //
 // A request counts as failed when its status is not OK; as mixed when its predictions are not
 // all exactly those of the version the reply names (each version's answer is read once before
@@ -25,10 +29,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,11 +63,29 @@ class EchoInference final : public v1::InferenceService::CallbackService {
   }
 };
 
-int RunEchoServer() {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  if (!in || bytes.str().empty()) {
+    std::cerr << "cannot read " << path << "\n";
+    std::exit(2);
+  }
+  return bytes.str();
+}
+
+int RunEchoServer(const std::map<std::string, std::string>& flags) {
   EchoInference service;
   int port = 0;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (flags.count("--tls-cert")) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back(
+        {ReadFile(flags.at("--tls-key")), ReadFile(flags.at("--tls-cert"))});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort("127.0.0.1:0", credentials, &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return 1;
@@ -110,8 +134,22 @@ struct LoadResult {
 
 // `inflight` callers, each issuing its next call when the previous one completes, until
 // `seconds` have passed. Calls run on gRPC's callback threads; each caller keeps its own record.
+// How every call of this benchmark dials and authenticates.
+struct Dialing {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  std::string authorization;  // "Bearer <token>", or empty
+
+  std::unique_ptr<grpc::ClientContext> NewContext() const {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!authorization.empty()) context->AddMetadata("authorization", authorization);
+    return context;
+  }
+};
+
 LoadResult ClosedLoop(v1::InferenceService::Stub* stub, const v1::PredictRequest& request,
-                      int inflight, double seconds, const Expected* expected) {
+                      int inflight, double seconds, const Expected* expected,
+                      const Dialing& dialing) {
   struct Caller {
     std::unique_ptr<grpc::ClientContext> context;
     v1::PredictResponse response;
@@ -127,8 +165,7 @@ LoadResult ClosedLoop(v1::InferenceService::Stub* stub, const v1::PredictRequest
   int running = inflight;
 
   std::function<void(Caller*)> send = [&](Caller* c) {
-    c->context = std::make_unique<grpc::ClientContext>();
-    c->context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    c->context = dialing.NewContext();
     c->response.Clear();
     c->sent = Clock::now();
     stub->async()->Predict(c->context.get(), &request, &c->response, [&, c](grpc::Status status) {
@@ -206,19 +243,18 @@ json Summary(const LoadResult& r, int rows_per_request) {
           {"versions", versions}};
 }
 
-std::unique_ptr<v1::InferenceService::Stub> Connect(const std::string& address) {
+std::unique_ptr<v1::InferenceService::Stub> Connect(const std::string& address,
+                                                    const Dialing& dialing) {
   // One channel per target, as a service calling mlprod would hold.
-  return v1::InferenceService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return v1::InferenceService::NewStub(grpc::CreateChannel(address, dialing.credentials));
 }
 
 // The predictions NAME@version gives for `request`'s rows, exactly.
 std::vector<double> Answer(v1::InferenceService::Stub* stub, v1::PredictRequest request,
-                           const std::string& model, int version) {
+                           const std::string& model, int version, const Dialing& dialing) {
   request.set_model(model + "@" + std::to_string(version));
-  grpc::ClientContext context;
   v1::PredictResponse response;
-  const grpc::Status status = stub->Predict(&context, request, &response);
+  const grpc::Status status = stub->Predict(dialing.NewContext().get(), request, &response);
   if (!status.ok()) {
     std::cerr << "predict " << request.model() << ": " << status.error_message() << "\n";
     std::exit(1);
@@ -234,8 +270,15 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
   const int batch_rows = std::stoi(flags.count("--batch-rows") ? flags.at("--batch-rows") : "1000");
   const int promotions = std::stoi(flags.count("--promotions") ? flags.at("--promotions") : "100");
   const int reps = std::max(1, std::stoi(flags.count("--reps") ? flags.at("--reps") : "3"));
-  auto mlprod = Connect(flags.at("--mlprod"));
-  auto echo = Connect(flags.at("--echo"));
+  Dialing dialing;
+  if (flags.count("--token")) dialing.authorization = "Bearer " + flags.at("--token");
+  if (flags.count("--tls-ca")) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(flags.at("--tls-ca"));
+    dialing.credentials = grpc::SslCredentials(ssl);
+  }
+  auto mlprod = Connect(flags.at("--mlprod"), dialing);
+  auto echo = Connect(flags.at("--echo"), dialing);
 
   v1::PredictRequest single, batch;
   single.set_model(model);
@@ -247,15 +290,16 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
   out["rows"] = rows;
   out["seconds_per_point"] = seconds;
   // Warm both (channels connected, model loaded), then alternate echo and mlprod at each level.
-  ClosedLoop(echo.get(), single, 8, 0.3, nullptr);
-  ClosedLoop(mlprod.get(), single, 8, 0.3, nullptr);
+  ClosedLoop(echo.get(), single, 8, 0.3, nullptr, dialing);
+  ClosedLoop(mlprod.get(), single, 8, 0.3, nullptr, dialing);
   // Best of `reps` rounds for each (the round with the most requests), echo and mlprod taking
   // turns so that load from elsewhere falls on both alike.
   auto point = [&](const v1::PredictRequest& request, int inflight, int rows) {
     json best_echo, best_mlprod;
     for (int r = 0; r < reps; ++r) {
-      json e = Summary(ClosedLoop(echo.get(), request, inflight, seconds, nullptr), rows);
-      json m = Summary(ClosedLoop(mlprod.get(), request, inflight, seconds, nullptr), rows);
+      json e = Summary(ClosedLoop(echo.get(), request, inflight, seconds, nullptr, dialing), rows);
+      json m =
+          Summary(ClosedLoop(mlprod.get(), request, inflight, seconds, nullptr, dialing), rows);
       if (best_echo.is_null() || e["qps"] > best_echo["qps"]) best_echo = e;
       if (best_mlprod.is_null() || m["qps"] > best_mlprod["qps"]) best_mlprod = m;
     }
@@ -265,6 +309,10 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
     return json{{"inflight", inflight}, {"rows", rows}, {"echo", best_echo}, {"mlprod", best_mlprod}};
   };
   for (int inflight : {1, 8, 64}) out["single_row"].push_back(point(single, inflight, 1));
+  if (flags.count("--single-row-only") && flags.at("--single-row-only") == "1") {
+    std::cout << out.dump() << std::endl;
+    return 0;
+  }
   out["batch"] = point(batch, 1, batch_rows);
 
   // Promotion under load: 8 in flight on NAME (its production alias), baseline first, then the
@@ -272,11 +320,11 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
   v1::PredictRequest probe = batch;
   probe.mutable_rows()->DeleteSubrange(std::min(8, probe.rows_size()),
                                        std::max(0, probe.rows_size() - 8));
-  const Expected expected = {{1, Answer(mlprod.get(), probe, model, 1)},
-                             {2, Answer(mlprod.get(), probe, model, 2)}};
-  const LoadResult before = ClosedLoop(mlprod.get(), probe, 8, seconds, &expected);
-  auto registry = v1::ModelRegistry::NewStub(
-      grpc::CreateChannel(flags.at("--mlprod"), grpc::InsecureChannelCredentials()));
+  const Expected expected = {{1, Answer(mlprod.get(), probe, model, 1, dialing)},
+                             {2, Answer(mlprod.get(), probe, model, 2, dialing)}};
+  const LoadResult before = ClosedLoop(mlprod.get(), probe, 8, seconds, &expected, dialing);
+  auto registry =
+      v1::ModelRegistry::NewStub(grpc::CreateChannel(flags.at("--mlprod"), dialing.credentials));
   std::atomic<bool> promoting{true};
   std::atomic<int> promoted{0}, refused{0};
   std::vector<double> promote_ms;
@@ -287,10 +335,9 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
       request.set_version(i % 2 == 0 ? 2 : 1);
       request.set_reason("serve bench");
       request.set_force(true);
-      grpc::ClientContext context;
       v1::AliasChange change;
       const Clock::time_point t0 = Clock::now();
-      const grpc::Status status = registry->Promote(&context, request, &change);
+      const grpc::Status status = registry->Promote(dialing.NewContext().get(), request, &change);
       promote_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       (status.ok() ? promoted : refused)++;
     }
@@ -301,7 +348,7 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
   const Clock::time_point t0 = Clock::now();
   double remaining = seconds;
   for (;;) {
-    LoadResult part = ClosedLoop(mlprod.get(), probe, 8, remaining, &expected);
+    LoadResult part = ClosedLoop(mlprod.get(), probe, 8, remaining, &expected, dialing);
     const double offset = std::chrono::duration<double>(Clock::now() - t0).count() - part.seconds;
     during.ok += part.ok;
     during.failed += part.failed;
@@ -339,9 +386,13 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
 int main(int argc, char** argv) {
   std::map<std::string, std::string> flags;
   std::vector<std::string> rows;
+  bool echo_server = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--echo-server") return RunEchoServer();
+    if (arg == "--echo-server") {
+      echo_server = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::cerr << "usage: see the comment at the top of bench/serve_bench.cc\n";
       return 2;
@@ -352,6 +403,7 @@ int main(int argc, char** argv) {
       flags[arg] = argv[++i];
     }
   }
+  if (echo_server) return RunEchoServer(flags);
   for (const char* required : {"--mlprod", "--echo", "--model"}) {
     if (!flags.count(required) || rows.empty()) {
       std::cerr << "needs --mlprod ADDR --echo ADDR --model NAME --row k=v,...\n";

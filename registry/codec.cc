@@ -29,7 +29,11 @@ Result<json> Parse(std::string_view text, const json::value_t expected, std::str
 }  // namespace
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1;
+  // Fetched once: OpenSSL 3 looks an implicit EVP_sha256() up in its provider store, under a
+  // lock, on every init, which a token check per call would pay.
+  static const EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  ok_ = ctx_ != nullptr && kSha256 != nullptr &&
+        EVP_DigestInit_ex(ctx_, kSha256, nullptr) == 1;
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }

@@ -1,14 +1,15 @@
 #include "server/logging.h"
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
+#include <mutex>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 namespace mlprod::server {
@@ -51,6 +52,19 @@ class JsonLineFormatter final : public spdlog::formatter {
   }
 };
 
+// stderr through stdio's buffer: a line per RPC must not cost a write(2) per call. The buffer is
+// flushed every second and at once for a warning or worse (ConfigureLogging), so a crash loses
+// at most a second of info lines.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
 // Set once by ConfigureLogging, before any thread logs.
 LogFormat g_format = LogFormat::kText;
 std::shared_ptr<spdlog::logger> g_rpc;
@@ -59,17 +73,21 @@ std::shared_ptr<spdlog::logger> g_rpc;
 
 void ConfigureLogging(LogFormat format) {
   g_format = format;
-  std::shared_ptr<spdlog::sinks::sink> sink;
-  if (format == LogFormat::kJson) {
-    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    sink->set_formatter(std::make_unique<JsonLineFormatter>());
-  } else {
-    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();  // colours on a terminal only
-  }
+  static char buffer[64 << 10];
+  std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
+  auto sink = std::make_shared<BufferedStderrSink>();
+  if (format == LogFormat::kJson) sink->set_formatter(std::make_unique<JsonLineFormatter>());
   auto main = std::make_shared<spdlog::logger>("mlprod", sink);
   auto rpc = std::make_shared<spdlog::logger>(std::string(kRpcLogger), sink);
+  for (const auto& logger : {main, rpc}) logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(main);
   g_rpc = rpc;
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void FlushLogs() {
+  spdlog::default_logger_raw()->flush();
+  if (g_rpc) g_rpc->flush();
 }
 
 void LogRpc(const RpcEvent& e) {

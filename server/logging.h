@@ -10,8 +10,12 @@ namespace mlprod::server {
 
 enum class LogFormat { kText, kJson };
 
-// Makes the default logger write `format` to stderr. Call once, before threads start.
+// Makes the default logger write `format` to stderr, buffered: flushed every second, at once
+// for a warning or worse, and by FlushLogs. Call once, before threads start.
 void ConfigureLogging(LogFormat format);
+
+// Writes out what the buffer holds (at a clean stop).
+void FlushLogs();
 
 // One finished RPC. `error` is the status message of a call that failed, else empty.
 struct RpcEvent {

@@ -163,18 +163,19 @@ int Serve(int argc, char** argv) {
   options.limits.max_metadata_bytes = metadata_kb << 10;
   options.auth = auth == "required" ? AuthMode::kRequired : AuthMode::kAuto;
 
-  ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
-
   // SIGTERM/SIGINT are taken by one thread with sigwait; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // After the mask: it starts the log flusher thread.
+  ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
+
 
   auto server = MlprodServer::Start(options);
   if (!server.ok()) {
-    spdlog::error("cannot start: {}", server.status().ToString());
+    spdlog::error("cannot start: {}", server.status().ToString());  // error: flushed at once
     return server.status().code() == StatusCode::kFailedPrecondition ? 2 : 1;
   }
   if ((*server)->interrupted_runs() > 0) {
@@ -200,6 +201,7 @@ int Serve(int argc, char** argv) {
   (*server)->Wait();
   signal_waiter.join();
   spdlog::info("stopped");
+  FlushLogs();
   return 0;
 }
 

@@ -21,15 +21,21 @@ RPC_FIELDS = {"time", "level", "logger", "msg", "request_id", "method", "code", 
 class Operations(harness.ServerTestCase):
     server_args = ("--log-format", "json", "--drain-seconds", "5")
 
-    def log_lines(self):
-        with open(self.server.log_path, encoding="utf-8") as f:
-            return [line for line in f.read().splitlines() if line.strip()]
+    def log_lines(self, until):
+        """The log's lines once one contains `until` (the log is flushed every second)."""
+        deadline = time.time() + 5
+        while True:
+            with open(self.server.log_path, encoding="utf-8") as f:
+                lines = [line for line in f.read().splitlines() if line.strip()]
+            if any(until in line for line in lines) or time.time() > deadline:
+                return lines
+            time.sleep(0.1)
 
     def test_1_every_log_line_is_json_and_each_rpc_is_one_event(self):
         self.upload_salaries()
         self.assertError("NOT_FOUND", "runs", "show", "r404")
         events = []
-        for line in self.log_lines():
+        for line in self.log_lines(until="r404"):
             try:
                 events.append(json.loads(line))
             except ValueError:
