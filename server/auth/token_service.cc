@@ -26,17 +26,17 @@ grpc::Status TokenServiceImpl::CreateToken(grpc::ServerContext* context,
                                            v1::CreatedToken* response) {
   auto caller = CallerOf(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  if (!caller->authenticated) {
-    return ToGrpcStatus(Status::FailedPrecondition(
-        "auth is off (this server has no token yet): create the first admin token on the server "
-        "machine with `mlprod-server token create --data-dir DIR --name NAME --role admin`"));
-  }
   Status s = registry::ValidateName("token name", request->name());
   if (s.ok() && !ParseRole(request->role())) {
     s = Status::InvalidArgument("role '" + request->role() +
                                 "' is not one of viewer, editor, admin");
   }
   if (!s.ok()) return ToGrpcStatus(s);
+  if (!caller->authenticated) {
+    return ToGrpcStatus(Status::FailedPrecondition(
+        "auth is off (this server has no token yet): create the first admin token on the server "
+        "machine with `mlprod-server token create --data-dir DIR --name NAME --role admin`"));
+  }
   auto created =
       TokenAuthenticator::CreateToken(registry_, request->name(), request->role(), caller->name);
   if (!created.ok()) return ToGrpcStatus(created.status());
