@@ -59,7 +59,11 @@ void AddServerCommands(CLI::App& app, CliState& state) {
                                 {"workers", status.workers()},
                                 {"queued_runs", status.queued_runs()},
                                 {"running_runs", status.running_runs()},
-                                {"loaded_models", status.loaded_models()}};
+                                {"loaded_models", status.loaded_models()},
+                                {"auth", status.auth()},
+                                {"tls", status.tls()},
+                                {"caller", status.caller()},
+                                {"caller_role", status.caller_role()}};
           return state.Emit(doc, [&] {
             Table t{{"field", "value"}, {}};
             for (const auto& [k, v] : doc.items()) {

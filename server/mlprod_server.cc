@@ -99,8 +99,9 @@ void ApplyLimits(const ServerLimits& limits, grpc::ServerBuilder* builder) {
 
 class ServerServiceImpl final : public v1::ServerService::Service {
  public:
-  ServerServiceImpl(std::string data_dir, const RunQueue* queue, const ServingModels* serving)
-      : data_dir_(std::move(data_dir)), queue_(queue), serving_(serving) {}
+  ServerServiceImpl(std::string data_dir, bool tls, const RunQueue* queue,
+                    const ServingModels* serving, TokenAuthenticator* auth)
+      : data_dir_(std::move(data_dir)), tls_(tls), queue_(queue), serving_(serving), auth_(auth) {}
 
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest*,
                          v1::ServerStatus* response) override {
@@ -115,13 +116,19 @@ class ServerServiceImpl final : public v1::ServerService::Service {
     response->set_queued_runs(queue_->queued());
     response->set_running_runs(queue_->running());
     response->set_loaded_models(serving_->loaded());
+    response->set_auth(auth_->enabled());
+    response->set_tls(tls_);
+    response->set_caller(caller->name);
+    response->set_caller_role(std::string(RoleName(caller->role)));
     return grpc::Status::OK;
   }
 
  private:
   const std::string data_dir_;
+  const bool tls_;
   const RunQueue* const queue_;
   const ServingModels* const serving_;
+  TokenAuthenticator* const auth_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
@@ -139,7 +146,7 @@ class MlprodServerImpl final : public MlprodServer {
         training_service_(registry_.get(), &datasets_, &queue_),
         registry_service_(registry_.get(), &serving_),
         inference_service_(&serving_, &metrics_, options.max_predict_rows),
-        server_service_(options.data_dir, &queue_, &serving_),
+        server_service_(options.data_dir, !options.tls_cert.empty(), &queue_, &serving_, &auth_),
         token_service_(registry_.get(), &auth_),
         reflection_service_(ServedNames()) {
     metrics_.AddGauge("mlprod_training_queue_depth", "Training runs waiting for a worker.",
