@@ -73,6 +73,27 @@ class BlobGuard {
   std::string key_;
 };
 
+// Open and OpenForTest: the local blob folder unless `blobs` is given, SQLite's default VFS
+// unless `sqlite_vfs` names another.
+Result<std::unique_ptr<Registry>> OpenWith(const std::string& data_dir,
+                                           const std::string& sqlite_vfs,
+                                           std::unique_ptr<BlobStore> blobs) {
+  if (data_dir.empty()) return Status::Internal("no data folder given");
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Status::Internal("cannot create data folder " + data_dir + ": " + ec.message());
+  const fs::path blob_root = fs::path(data_dir) / "blobs";
+  if (blobs == nullptr) {
+    MLPROD_ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(blob_root.string()));
+  }
+  const std::string db_path = (fs::path(data_dir) / "mlprod.db").string();
+  MLPROD_ASSIGN_OR_RETURN(Database db, Database::Open(db_path, sqlite_vfs));
+  MLPROD_RETURN_IF_ERROR(Migrate(db));
+  RemoveTemporaryBlobs(blob_root);
+  return std::unique_ptr<Registry>(
+      std::make_unique<SqliteRegistry>(std::move(db), std::move(blobs)));
+}
+
 }  // namespace
 
 Status ValidateName(std::string_view what, std::string_view name) {
@@ -97,17 +118,12 @@ int64_t NowMs() {
 }
 
 Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir) {
-  if (data_dir.empty()) return Status::Internal("no data folder given");
-  std::error_code ec;
-  fs::create_directories(data_dir, ec);
-  if (ec) return Status::Internal("cannot create data folder " + data_dir + ": " + ec.message());
-  const fs::path blob_root = fs::path(data_dir) / "blobs";
-  MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> blobs, OpenLocalBlobStore(blob_root.string()));
-  MLPROD_ASSIGN_OR_RETURN(Database db, Database::Open((fs::path(data_dir) / "mlprod.db").string()));
-  MLPROD_RETURN_IF_ERROR(Migrate(db));
-  RemoveTemporaryBlobs(blob_root);
-  return std::unique_ptr<Registry>(
-      std::make_unique<SqliteRegistry>(std::move(db), std::move(blobs)));
+  return OpenWith(data_dir, /*sqlite_vfs=*/"", /*blobs=*/nullptr);
+}
+
+Result<std::unique_ptr<Registry>> Registry::OpenForTest(const std::string& data_dir,
+                                                        TestOpenOptions options) {
+  return OpenWith(data_dir, options.sqlite_vfs, std::move(options.blob_store));
 }
 
 // ---- datasets
