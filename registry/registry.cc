@@ -199,8 +199,11 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
                                       EncodeColumns(d.columns), d.size_bytes, d.parse_options, key,
                                       d.created_by, d.created_at_ms)
                              .Run());
-  MLPROD_RETURN_IF_ERROR(txn.Commit());
+  // A failed COMMIT may still reach the disk: when the WAL's frames were written but their
+  // fsync failed, recovery after a crash replays them. So the blob stays (an orphan at worst,
+  // overwritten by the next version that takes this id), never a row without its bytes.
   guard.Keep();
+  MLPROD_RETURN_IF_ERROR(txn.Commit());
   return d;
 }
 

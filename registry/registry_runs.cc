@@ -215,9 +215,13 @@ Status SqliteRegistry::CompleteRun(std::string_view id,
       db_.Prepare("UPDATE runs SET status = 'SUCCEEDED', error = '', metrics = ?2, report = ?3, "
                   "model_blob_key = ?4, finished_at_ms = ?5 WHERE seq = ?1"));
   Status s = update.BindAll(*seq, EncodeMetrics(metrics), report, key, NowMs()).Run();
-  if (s.ok()) s = txn.Commit();
-  if (!s.ok()) blobs_->Delete(key);  // best effort: nothing references it
-  return s;
+  if (!s.ok()) {
+    blobs_->Delete(key);  // best effort: nothing references it
+    return s;
+  }
+  // A failed COMMIT may still reach the disk (WAL frames written, their fsync failed: a crash
+  // recovery replays them), so the blob stays rather than risk a SUCCEEDED run without a model.
+  return txn.Commit();
 }
 
 Status SqliteRegistry::EndRun(std::string_view id, RunStatus status, std::string_view error) {
