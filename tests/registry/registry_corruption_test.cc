@@ -88,5 +88,27 @@ TEST_F(RegistryCorruptionTest, EmptyDatabaseNextToStoredBlobsIsDataLoss) {
   EXPECT_TRUE(opened.ok()) << opened.status().ToString();
 }
 
+TEST_F(RegistryCorruptionTest, DamagedModelBlobIsDataLossNamingTheRun) {
+  Reopen();
+  ASSERT_TRUE(registry_->ReadRunModel("r3").ok());
+  const fs::path blob = fs::path(dir_.path()) / "blobs" / "models" / "r3.model";
+  std::string bytes = ReadFile(blob);
+  bytes[3] ^= 0x04;  // one bit of the model's own bytes
+  WriteFile(blob, bytes);
+  Result<std::string> got = registry_->ReadRunModel("r3");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(got.status().message().find("r3"), std::string::npos) << got.status().ToString();
+  // The other runs' models are untouched.
+  EXPECT_EQ(*registry_->ReadRunModel("r2"), "model-bytes-r2");
+}
+
+TEST_F(RegistryCorruptionTest, ModelBlobStoredBeforeChecksumsIsReadAsItIs) {
+  Reopen();
+  // What CompleteRun stored before model blobs carried a checksum: the bare bytes.
+  ASSERT_TRUE(registry_->blobs().Put("models/r4.model", "legacy-model").ok());
+  EXPECT_EQ(*registry_->ReadRunModel("r4"), "legacy-model");
+}
+
 }  // namespace
 }  // namespace mlprod::registry
