@@ -6,11 +6,17 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "ml/checksum.h"
+
 namespace mlprod::ml {
 namespace {
 
-constexpr std::string_view kMagic = "MLPCOLS1";
-constexpr size_t kTrailer = 16;  // footer size + magic
+// Version 1 files (no checksums) are still read; version 2 adds an XXH64 to every part and to the
+// footer, so that damage inside the data is refused instead of served.
+constexpr std::string_view kMagicV1 = "MLPCOLS1";
+constexpr std::string_view kMagic = "MLPCOLS2";
+constexpr size_t kTrailerV1 = 16;  // footer size + magic
+constexpr size_t kTrailer = 24;    // footer size + footer XXH64 + magic
 
 Status Corrupt(const std::string& why) { return Status::DataLoss("column file: " + why); }
 
@@ -41,8 +47,10 @@ Status ColumnFileWriter::PutNumbers(size_t column, size_t first_row,
   if (size_ == 0) MLPROD_RETURN_IF_ERROR(Write(kMagic));
   Part* part = PartFor(column, first_row, values.size());
   if (part == nullptr) return Status::Internal("column file: blocks out of order");
-  *part = {size_, false, true};
-  return Write({reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double)});
+  const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
+                               values.size() * sizeof(double));
+  *part = {size_, false, true, Xxh64(bytes)};
+  return Write(bytes);
 }
 
 Status ColumnFileWriter::PutCodes(size_t column, size_t first_row,
@@ -50,9 +58,10 @@ Status ColumnFileWriter::PutCodes(size_t column, size_t first_row,
   if (size_ == 0) MLPROD_RETURN_IF_ERROR(Write(kMagic));
   Part* part = PartFor(column, first_row, codes.size());
   if (part == nullptr) return Status::Internal("column file: blocks out of order");
-  *part = {size_, true, true};
-  MLPROD_RETURN_IF_ERROR(
-      Write({reinterpret_cast<const char*>(codes.data()), codes.size() * sizeof(int32_t)}));
+  const std::string_view bytes(reinterpret_cast<const char*>(codes.data()),
+                               codes.size() * sizeof(int32_t));
+  *part = {size_, true, true, Xxh64(bytes)};
+  MLPROD_RETURN_IF_ERROR(Write(bytes));
   static constexpr char kZeros[8] = {};
   return Write({kZeros, (8 - size_ % 8) % 8});  // keep every part 8-byte aligned
 }
@@ -77,7 +86,7 @@ Status ColumnFileWriter::Finish(const CsvColumns& layout) {
       const Part& p = b.parts[c];
       const bool numeric = layout.columns[c].type == ColumnType::kNumeric;
       if (!p.set || p.codes == numeric) return Status::Internal("column file: part of wrong type");
-      parts.push_back({p.offset, p.codes ? "i32" : "f64"});
+      parts.push_back({p.offset, p.codes ? "i32" : "f64", p.hash});
     }
     blocks.push_back({{"first_row", b.first_row}, {"rows", b.rows}, {"parts", std::move(parts)}});
   }
@@ -85,28 +94,48 @@ Status ColumnFileWriter::Finish(const CsvColumns& layout) {
       nlohmann::json{{"rows", layout.rows}, {"columns", columns}, {"blocks", blocks}}.dump();
   MLPROD_RETURN_IF_ERROR(Write(footer));
   const uint64_t footer_size = footer.size();
+  const uint64_t footer_hash = Xxh64(footer);
   char trailer[kTrailer];
   std::memcpy(trailer, &footer_size, 8);
-  std::memcpy(trailer + 8, kMagic.data(), 8);
+  std::memcpy(trailer + 8, &footer_hash, 8);
+  std::memcpy(trailer + 16, kMagic.data(), 8);
   return Write({trailer, kTrailer});
 }
 
 namespace {
 
+// Reads one part into `out`; with `checked` (version 2) its bytes must match the part's XXH64.
 template <typename T>
-Status ReadPart(const ReadAt& read, uint64_t limit, uint64_t offset, size_t rows, T* out) {
+Status ReadPart(const ReadAt& read, uint64_t limit, const nlohmann::json& part, bool checked,
+                size_t rows, T* out, const std::string& column) {
+  const uint64_t offset = part.at(0).get<uint64_t>();
   const uint64_t bytes = static_cast<uint64_t>(rows) * sizeof(T);
   if (offset < kMagic.size() || offset > limit || bytes > limit - offset) {
     return Corrupt("a block lies outside the data");
   }
-  return read(offset, bytes, reinterpret_cast<char*>(out));
+  char* const data = reinterpret_cast<char*>(out);
+  MLPROD_RETURN_IF_ERROR(read(offset, bytes, data));
+  if (checked && Xxh64({data, bytes}) != part.at(2).get<uint64_t>()) {
+    return Corrupt("checksum mismatch in column '" + column + "' at byte " +
+                   std::to_string(offset));
+  }
+  return Status::Ok();
 }
 
 Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint64_t data_end,
-                         const std::vector<std::string>* only) {
+                         bool checked, const std::vector<std::string>* only) {
   Frame frame;
   frame.rows = footer.at("rows").get<size_t>();
   const nlohmann::json& columns = footer.at("columns");
+  // Every row takes 8 bytes per numeric column and 4 per other column: a count the data cannot
+  // hold is damage, and believing it would allocate (and zero) memory for rows not there.
+  uint64_t row_bytes = 0;
+  for (const nlohmann::json& meta : columns) {
+    row_bytes += meta.at("type").get<std::string>() == "numeric" ? sizeof(double) : sizeof(int32_t);
+  }
+  if (row_bytes > 0 && frame.rows > data_end / row_bytes) {
+    return Corrupt("the row count " + std::to_string(frame.rows) + " exceeds the data");
+  }
   std::vector<size_t> wanted;  // file column of each frame column
   for (size_t c = 0; c < columns.size(); ++c) {
     const std::string name = columns[c].at("name").get<std::string>();
@@ -145,9 +174,10 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
       const nlohmann::json& part = block.at("parts").at(c);
       if (first != next_row || rows > frame.rows - first) return Corrupt("blocks do not tile");
       if ((part.at(1).get<std::string>() == "f64") != numeric) return Corrupt("part type");
-      const uint64_t offset = part.at(0).get<uint64_t>();
-      MLPROD_RETURN_IF_ERROR(numeric ? ReadPart(read, data_end, offset, rows, &col.values[first])
-                                     : ReadPart(read, data_end, offset, rows, &col.codes[first]));
+      MLPROD_RETURN_IF_ERROR(
+          numeric
+              ? ReadPart(read, data_end, part, checked, rows, col.values.data() + first, col.name)
+              : ReadPart(read, data_end, part, checked, rows, col.codes.data() + first, col.name));
       next_row = first + rows;
     }
     if (next_row != frame.rows) return Corrupt("blocks do not cover every row");
@@ -169,20 +199,27 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
 
 Result<Frame> ReadColumnFile(const ReadAt& read, uint64_t size,
                              const std::vector<std::string>* only) {
-  if (size < kMagic.size() + kTrailer) return Corrupt("too short");
+  if (size < kMagic.size() + kTrailerV1) return Corrupt("too short");
+  char magic[8];
+  MLPROD_RETURN_IF_ERROR(read(size - 8, 8, magic));
+  const bool checked = std::string_view(magic, 8) == kMagic;
+  if (!checked && std::string_view(magic, 8) != kMagicV1) return Corrupt("no trailer");
+  const size_t trailer_size = checked ? kTrailer : kTrailerV1;
+  if (size < kMagic.size() + trailer_size) return Corrupt("too short");
   char trailer[kTrailer];
-  MLPROD_RETURN_IF_ERROR(read(size - kTrailer, kTrailer, trailer));
-  uint64_t footer_size;
+  MLPROD_RETURN_IF_ERROR(read(size - trailer_size, trailer_size, trailer));
+  uint64_t footer_size, footer_hash = 0;
   std::memcpy(&footer_size, trailer, 8);
-  if (std::string_view(trailer + 8, 8) != kMagic) return Corrupt("no trailer");
-  if (footer_size > size - kMagic.size() - kTrailer) return Corrupt("footer size");
-  const uint64_t data_end = size - kTrailer - footer_size;
+  if (checked) std::memcpy(&footer_hash, trailer + 8, 8);
+  if (footer_size > size - kMagic.size() - trailer_size) return Corrupt("footer size");
+  const uint64_t data_end = size - trailer_size - footer_size;
   std::string text(footer_size, '\0');
   MLPROD_RETURN_IF_ERROR(read(data_end, footer_size, text.data()));
+  if (checked && Xxh64(text) != footer_hash) return Corrupt("checksum mismatch in the footer");
   const nlohmann::json footer = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (footer.is_discarded()) return Corrupt("footer is not JSON");
   try {
-    return ReadFooter(read, footer, data_end, only);
+    return ReadFooter(read, footer, data_end, checked, only);
   } catch (const std::exception& e) {  // nlohmann: a field missing or of the wrong type
     return Corrupt(std::string("footer: ") + e.what());
   }

@@ -2,13 +2,16 @@
 // instead of parsing text again.
 //
 // Layout (little-endian, as every machine mlprod builds for):
-//   "MLPCOLS1"                              8 bytes
+//   "MLPCOLS2"                              8 bytes
 //   row blocks, as the CSV reader put them: per block and column, the block's doubles (numeric)
 //   or int32 codes in order of first appearance (text), each part starting 8-byte aligned
 //   footer: JSON {"rows", "columns": [{name, type, missing, levels, remap}], "blocks":
-//           [{"first_row", "rows", "parts": [[offset, "f64" | "i32"], ...]}]}
-//   uint64 footer size, "MLPCOLS1"          16 bytes
+//           [{"first_row", "rows", "parts": [[offset, "f64" | "i32", xxh64], ...]}]}
+//   uint64 footer size, uint64 footer xxh64, "MLPCOLS2"   24 bytes
 // The footer comes last because the levels and the column types are known only at the end.
+// Each part's XXH64 (ml/checksum.h) covers its values (not the alignment padding); a read checks
+// the parts it reads and the footer. Version 1 ("MLPCOLS1", 16-byte trailer of footer size and
+// magic, parts without a hash) is still read, unchecked.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +42,7 @@ class ColumnFileWriter final : public ColumnSink {
     uint64_t offset = 0;
     bool codes = false;
     bool set = false;
+    uint64_t hash = 0;  // XXH64 of the part's values
   };
   struct Block {
     size_t first_row = 0;
@@ -58,7 +62,8 @@ using ReadAt = std::function<Status(uint64_t offset, size_t length, char* out)>;
 
 // The frame stored in a column file of `size` bytes; only the columns named in `only` when it is
 // given (in the file's order; NOT_FOUND naming an unknown one). DATA_LOSS when the file is not
-// a well-formed column file.
+// a well-formed column file or a checksum does not match (damage on disk); never a crash, and
+// no allocation beyond what the file's size can hold.
 Result<Frame> ReadColumnFile(const ReadAt& read, uint64_t size,
                              const std::vector<std::string>* only = nullptr);
 

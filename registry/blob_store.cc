@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <string>
 #include <system_error>
@@ -18,8 +19,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// ENOSPC/EDQUOT mean the disk (or the quota) is full: a limit that freeing space lifts, so
+// RESOURCE_EXHAUSTED naming the file, not INTERNAL.
 Status ErrnoStatus(std::string_view what, const std::string& path, int error) {
-  return Status::Internal(std::string(what) + " " + path + ": " + std::strerror(error));
+  std::string message = std::string(what) + " " + path + ": " + std::strerror(error);
+  if (error == ENOSPC || error == EDQUOT) {
+    return Status::ResourceExhausted("disk full: " + message);
+  }
+  return Status::Internal(std::move(message));
 }
 
 // Keys come from the registry ("datasets/17.cols"), but a key is still checked before it becomes
@@ -91,16 +98,44 @@ Status ReadFully(int fd, uint64_t offset, size_t length, char* out, const std::s
   return Status::Ok();
 }
 
+// Serialises MakeDirectories: a folder that exists must also be durable before a commit relies
+// on it, so no thread may see a folder another thread has created but not yet synced.
+std::mutex& DirectoryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 // Creates `dir` (below the store's root) and its missing parents, fsyncing each parent that
-// gained an entry so the new folders themselves survive a crash.
+// gained an entry so the new folders themselves survive a crash. An existing folder counts as
+// durable: OpenLocalBlobStore synced the ones found at start-up, and a folder whose parent could
+// not be synced is removed again, so the next commit creates and syncs it anew instead of
+// trusting an entry that may vanish at power loss.
+// REQUIRES: DirectoryMutex() is held.
 Status MakeDirectories(const fs::path& dir) {
   std::error_code ec;
   if (dir.empty() || fs::is_directory(dir, ec)) return Status::Ok();
   MLPROD_RETURN_IF_ERROR(MakeDirectories(dir.parent_path()));
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0755) != 0) {
     return ErrnoStatus("creating directory", dir.string(), errno);
   }
-  return SyncDirectory(dir.parent_path().string());
+  Status synced = SyncDirectory(dir.parent_path().string());
+  if (!synced.ok()) ::rmdir(dir.c_str());
+  return synced;
+}
+
+// Makes the root, its parent (the data folder) and every folder below the root durable: a crash
+// may have left any of them created but unsynced, by an earlier process or by
+// create_directories, which syncs nothing.
+Status SyncTree(const fs::path& root) {
+  MLPROD_RETURN_IF_ERROR(
+      SyncDirectory(root.parent_path().empty() ? "." : root.parent_path().string()));
+  MLPROD_RETURN_IF_ERROR(SyncDirectory(root.string()));
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec)) MLPROD_RETURN_IF_ERROR(SyncDirectory(it->path().string()));
+  }
+  if (ec) return Status::Internal("cannot list " + root.string() + ": " + ec.message());
+  return Status::Ok();
 }
 
 // A temporary file "<root>/upload.tmp.<random>" (Registry::Open removes such leftovers of a
@@ -119,9 +154,13 @@ class LocalBlobWriter final : public BlobWriter {
 
   Status Append(std::string_view bytes) override {
     if (committed_) return Status::FailedPrecondition("blob already committed");
-    MLPROD_RETURN_IF_ERROR(WriteAll(fd_, bytes, path_));
-    size_ += bytes.size();  // after the write, so a concurrent ReadAt below size_ finds the bytes
+    if (!failure_.ok()) return failure_;
     synced_ = false;
+    // A failed write may have written part of `bytes`: the file no longer matches size(), so
+    // the writer stays failed rather than append after the torn piece.
+    failure_ = WriteAll(fd_, bytes, path_);
+    MLPROD_RETURN_IF_ERROR(failure_);
+    size_ += bytes.size();  // after the write, so a concurrent ReadAt below size_ finds the bytes
     if (!scratch_ && size_ - written_back_ >= kWritebackBytes) {
       // Asynchronous: only starts the writeback of the range; Sync still fsyncs everything.
       ::sync_file_range(fd_, static_cast<off_t>(written_back_),
@@ -142,18 +181,28 @@ class LocalBlobWriter final : public BlobWriter {
   }
 
   Status Sync() override {
-    if (::fsync(fd_) != 0) return ErrnoStatus("fsync of", path_, errno);
+    // After a failed fsync Linux may drop the dirty pages and report the next fsync as a
+    // success, so a retry proves nothing: the writer stays failed.
+    if (!failure_.ok()) return failure_;
+    if (::fsync(fd_) != 0) {
+      failure_ = ErrnoStatus("fsync of", path_, errno);
+      return failure_;
+    }
     synced_ = true;
     return Status::Ok();
   }
 
   Status Commit(std::string_view key) override {
+    if (!failure_.ok()) return failure_;
     if (scratch_ || !synced_ || committed_) {
       return Status::FailedPrecondition("only a synced blob writer can be committed");
     }
     MLPROD_RETURN_IF_ERROR(CheckKey(key));
     const fs::path path = fs::path(root_) / std::string(key);
-    MLPROD_RETURN_IF_ERROR(MakeDirectories(path.parent_path()));
+    {
+      std::lock_guard<std::mutex> lock(DirectoryMutex());
+      MLPROD_RETURN_IF_ERROR(MakeDirectories(path.parent_path()));
+    }
     if (::rename(path_.c_str(), path.c_str()) != 0) {
       return ErrnoStatus("renaming to", path.string(), errno);
     }
@@ -170,6 +219,7 @@ class LocalBlobWriter final : public BlobWriter {
   std::atomic<uint64_t> size_{0};  // read by ReadAt on another thread
   uint64_t written_back_ = 0;
   bool synced_ = true;  // nothing written yet
+  Status failure_;      // the first failed write or fsync; every later call returns it
   bool committed_ = false;
 };
 
@@ -261,8 +311,9 @@ Result<std::string> BlobStore::Get(std::string_view key) const {
 Result<std::unique_ptr<BlobStore>> OpenLocalBlobStore(const std::string& root) {
   std::error_code ec;
   fs::create_directories(root, ec);
-  if (ec) return Status::Internal("cannot create blob folder " + root + ": " + ec.message());
+  if (ec) return ErrnoStatus("cannot create blob folder", root, ec.value());
   if (!fs::is_directory(root, ec)) return Status::Internal(root + " is not a folder");
+  MLPROD_RETURN_IF_ERROR(SyncTree(fs::path(root)));
   return std::unique_ptr<BlobStore>(std::make_unique<LocalBlobStore>(root));
 }
 

@@ -35,6 +35,48 @@ void RemoveTemporaryBlobs(const fs::path& root) {
   for (const fs::path& path : leftovers) fs::remove(path, ec);
 }
 
+// True when `root` holds a committed blob (a file that is not an upload's temporary).
+bool HasStoredBlobs(const fs::path& root) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) &&
+        it->path().filename().string().find(".tmp.") == std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Refuses a database that cannot be trusted, before a migration writes to it or a server
+// serves from it. quick_check reads every page (milliseconds for a registry's metadata) and
+// finds torn, truncated or overwritten pages, which otherwise surface later as wrong answers or
+// SQLITE_CORRUPT in the middle of a request. An empty database next to stored blobs is a lost
+// or truncated one, which SQLite would silently take for a new, empty registry.
+Status CheckIntact(Database& db, const std::string& db_path, const fs::path& blob_root) {
+  MLPROD_ASSIGN_OR_RETURN(Statement check, db.Prepare("PRAGMA quick_check(5)"));
+  std::string problems;
+  while (true) {
+    MLPROD_ASSIGN_OR_RETURN(bool has_row, check.Step());
+    if (!has_row) break;
+    const std::string line = check.Text(0);
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  if (!problems.empty()) {
+    return Status::DataLoss("the registry database " + db_path + " is corrupt (" + problems +
+                            "); restore it from a backup");
+  }
+  MLPROD_ASSIGN_OR_RETURN(Statement tables, db.Prepare("SELECT COUNT(*) FROM sqlite_master"));
+  MLPROD_ASSIGN_OR_RETURN(bool has_row, tables.Step());
+  if (has_row && tables.Int64(0) == 0 && HasStoredBlobs(blob_root)) {
+    return Status::DataLoss("the registry database " + db_path + " is empty but " +
+                            blob_root.string() +
+                            " holds stored datasets or models: the database was lost or "
+                            "truncated; restore it from a backup (or remove the blob folder to "
+                            "start an empty registry)");
+  }
+  return Status::Ok();
+}
+
 constexpr std::string_view kDatasetColumns =
     "name, version, rows, columns, sha256, size_bytes, parse_options, created_by, created_at_ms";
 
@@ -73,6 +115,28 @@ class BlobGuard {
   std::string key_;
 };
 
+// Open and OpenForTest: the local blob folder unless `blobs` is given, SQLite's default VFS
+// unless `sqlite_vfs` names another.
+Result<std::unique_ptr<Registry>> OpenWith(const std::string& data_dir,
+                                           const std::string& sqlite_vfs,
+                                           std::unique_ptr<BlobStore> blobs) {
+  if (data_dir.empty()) return Status::Internal("no data folder given");
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Status::Internal("cannot create data folder " + data_dir + ": " + ec.message());
+  const fs::path blob_root = fs::path(data_dir) / "blobs";
+  if (blobs == nullptr) {
+    MLPROD_ASSIGN_OR_RETURN(blobs, OpenLocalBlobStore(blob_root.string()));
+  }
+  const std::string db_path = (fs::path(data_dir) / "mlprod.db").string();
+  MLPROD_ASSIGN_OR_RETURN(Database db, Database::Open(db_path, sqlite_vfs));
+  MLPROD_RETURN_IF_ERROR(CheckIntact(db, db_path, blob_root));
+  MLPROD_RETURN_IF_ERROR(Migrate(db));
+  RemoveTemporaryBlobs(blob_root);
+  return std::unique_ptr<Registry>(
+      std::make_unique<SqliteRegistry>(std::move(db), std::move(blobs)));
+}
+
 }  // namespace
 
 Status ValidateName(std::string_view what, std::string_view name) {
@@ -97,17 +161,12 @@ int64_t NowMs() {
 }
 
 Result<std::unique_ptr<Registry>> Registry::Open(const std::string& data_dir) {
-  if (data_dir.empty()) return Status::Internal("no data folder given");
-  std::error_code ec;
-  fs::create_directories(data_dir, ec);
-  if (ec) return Status::Internal("cannot create data folder " + data_dir + ": " + ec.message());
-  const fs::path blob_root = fs::path(data_dir) / "blobs";
-  MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<BlobStore> blobs, OpenLocalBlobStore(blob_root.string()));
-  MLPROD_ASSIGN_OR_RETURN(Database db, Database::Open((fs::path(data_dir) / "mlprod.db").string()));
-  MLPROD_RETURN_IF_ERROR(Migrate(db));
-  RemoveTemporaryBlobs(blob_root);
-  return std::unique_ptr<Registry>(
-      std::make_unique<SqliteRegistry>(std::move(db), std::move(blobs)));
+  return OpenWith(data_dir, /*sqlite_vfs=*/"", /*blobs=*/nullptr);
+}
+
+Result<std::unique_ptr<Registry>> Registry::OpenForTest(const std::string& data_dir,
+                                                        TestOpenOptions options) {
+  return OpenWith(data_dir, options.sqlite_vfs, std::move(options.blob_store));
 }
 
 // ---- datasets
@@ -183,8 +242,11 @@ Result<DatasetVersion> SqliteRegistry::CreateDatasetVersion(const NewDatasetVers
                                       EncodeColumns(d.columns), d.size_bytes, d.parse_options, key,
                                       d.created_by, d.created_at_ms)
                              .Run());
-  MLPROD_RETURN_IF_ERROR(txn.Commit());
+  // A failed COMMIT may still reach the disk: when the WAL's frames were written but their
+  // fsync failed, recovery after a crash replays them. So the blob stays (an orphan at worst,
+  // overwritten by the next version that takes this id), never a row without its bytes.
   guard.Keep();
+  MLPROD_RETURN_IF_ERROR(txn.Commit());
   return d;
 }
 

@@ -155,7 +155,18 @@ class Registry {
   // Opens (creating when missing) `data_dir`/mlprod.db and the blob folder `data_dir`/blobs,
   // runs pending migrations. INTERNAL when the folder or database cannot be opened;
   // FAILED_PRECONDITION when the database's schema is newer than this binary knows.
+  // DATA_LOSS, naming the file, when the database is corrupt (PRAGMA quick_check) or is empty
+  // while the blob folder holds stored datasets or models (the database was lost or truncated).
   static Result<std::unique_ptr<Registry>> Open(const std::string& data_dir);
+
+  // Test seam, never set in production: what OpenForTest changes about Open.
+  struct TestOpenOptions {
+    std::string sqlite_vfs;                 // a VFS the test registered; empty: SQLite's default
+    std::unique_ptr<BlobStore> blob_store;  // instead of `data_dir`/blobs; null: that folder
+  };
+  // Open with a fault-injecting SQLite VFS and/or blob store; otherwise exactly as Open.
+  static Result<std::unique_ptr<Registry>> OpenForTest(const std::string& data_dir,
+                                                       TestOpenOptions options);
   virtual ~Registry() = default;
 
   // ---- datasets

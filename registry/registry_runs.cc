@@ -1,8 +1,10 @@
 // SqliteRegistry: runs and their state machine
 //   QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED   (QUEUED may also end directly).
 #include <charconv>
+#include <cstring>
 #include <string>
 
+#include "ml/checksum.h"
 #include "registry/codec.h"
 #include "registry/sqlite_registry.h"
 
@@ -44,6 +46,37 @@ Status RunNotFound(std::string_view id) {
 }
 
 bool IsActive(RunStatus s) { return s == RunStatus::kQueued || s == RunStatus::kRunning; }
+
+// A model blob ends with the XXH64 of the model's bytes and this magic, so that a damaged blob
+// is refused when read instead of serving altered coefficients. Blobs stored before the
+// checksum have no trailer and are returned as they are.
+constexpr std::string_view kModelTrailerMagic = "MLPSUM01";
+constexpr size_t kModelTrailer = 16;  // uint64 XXH64 (little-endian) + magic
+
+std::string SealModel(std::string_view model_bytes) {
+  std::string sealed(model_bytes);
+  const uint64_t hash = ml::Xxh64(model_bytes);
+  sealed.append(reinterpret_cast<const char*>(&hash), sizeof(hash));
+  sealed.append(kModelTrailerMagic);
+  return sealed;
+}
+
+Result<std::string> UnsealModel(std::string blob, std::string_view run_id, std::string_view key) {
+  if (blob.size() < kModelTrailer ||
+      std::string_view(blob).substr(blob.size() - kModelTrailerMagic.size()) !=
+          kModelTrailerMagic) {
+    return blob;
+  }
+  const size_t size = blob.size() - kModelTrailer;
+  uint64_t hash;
+  std::memcpy(&hash, blob.data() + size, sizeof(hash));
+  if (ml::Xxh64(std::string_view(blob).substr(0, size)) != hash) {
+    return Status::DataLoss("the model of run " + std::string(run_id) + " (blob " +
+                            std::string(key) + ") is damaged: checksum mismatch");
+  }
+  blob.resize(size);
+  return blob;
+}
 
 Status AlreadyEnded(std::string_view id, RunStatus s) {
   return Status::FailedPrecondition("run " + std::string(id) + " has already ended (" +
@@ -209,15 +242,19 @@ Status SqliteRegistry::CompleteRun(std::string_view id,
 
   // Key from the run id, never from input; durable before the row references it.
   const std::string key = "models/" + RunIdFromSeq(*seq) + ".model";
-  MLPROD_RETURN_IF_ERROR(blobs_->Put(key, model_bytes));
+  MLPROD_RETURN_IF_ERROR(blobs_->Put(key, SealModel(model_bytes)));
   MLPROD_ASSIGN_OR_RETURN(
       Statement update,
       db_.Prepare("UPDATE runs SET status = 'SUCCEEDED', error = '', metrics = ?2, report = ?3, "
                   "model_blob_key = ?4, finished_at_ms = ?5 WHERE seq = ?1"));
   Status s = update.BindAll(*seq, EncodeMetrics(metrics), report, key, NowMs()).Run();
-  if (s.ok()) s = txn.Commit();
-  if (!s.ok()) blobs_->Delete(key);  // best effort: nothing references it
-  return s;
+  if (!s.ok()) {
+    blobs_->Delete(key);  // best effort: nothing references it
+    return s;
+  }
+  // A failed COMMIT may still reach the disk (WAL frames written, their fsync failed: a crash
+  // recovery replays them), so the blob stays rather than risk a SUCCEEDED run without a model.
+  return txn.Commit();
 }
 
 Status SqliteRegistry::EndRun(std::string_view id, RunStatus status, std::string_view error) {
@@ -274,7 +311,8 @@ Result<std::string> SqliteRegistry::ReadRunModel(std::string_view run_id) {
     return Status::DataLoss("the model of run " + std::string(run_id) +
                             " is missing from the blob store");
   }
-  return bytes;
+  if (!bytes.ok()) return bytes.status();
+  return UnsealModel(std::move(bytes).value(), run_id, key);
 }
 
 }  // namespace mlprod::registry

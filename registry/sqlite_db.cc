@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <string>
 
 namespace mlprod::registry {
@@ -14,6 +15,21 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   message += " (sqlite code " + std::to_string(rc) + ")";
   const int primary = rc & 0xff;
+  // The file, so that an operator knows which disk is full or which file to restore.
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  const std::string where =
+      file != nullptr && *file != '\0' ? std::string(", database ") + file : "";
+  // A full disk is SQLITE_FULL when a write hits it; an fsync, a truncate or the growth of the
+  // -shm file report ENOSPC as an I/O error, recognisable when SQLite kept the errno (it does not
+  // for a failed COMMIT's fsync, which then stays INTERNAL).
+  const int system_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
+  if (primary == SQLITE_FULL ||
+      (primary == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT))) {
+    return Status::ResourceExhausted("disk full: " + message + where);
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    return Status::DataLoss(message + where + "; restore it from a backup");
+  }
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || rc == SQLITE_CONSTRAINT_UNIQUE ||
       rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return Status::Aborted(std::move(message));
@@ -23,10 +39,10 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
 
 // ---- Database
 
-Result<Database> Database::Open(const std::string& path) {
+Result<Database> Database::Open(const std::string& path, const std::string& vfs) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   Database db(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) return SqliteError(raw, rc, "opening " + path);
   sqlite3_extended_result_codes(raw, 1);

@@ -2,7 +2,8 @@
 // Statement owns one prepared statement, a Transaction rolls back in its destructor unless
 // committed. Every SQLite failure comes back as a Status (INTERNAL with sqlite3_errmsg and the
 // extended result code; ABORTED for SQLITE_BUSY/LOCKED and unique-constraint conflicts, i.e. a
-// lost race). Nothing here throws.
+// lost race; RESOURCE_EXHAUSTED for a full disk; DATA_LOSS for a corrupt or foreign file; the
+// last two name the database file). Nothing here throws.
 //
 // Internal to registry/: public headers never include this file (nor <sqlite3.h>).
 //
@@ -30,9 +31,10 @@ class Statement;
 
 class Database {
  public:
-  // Opens (creating when missing) the database file at `path` and applies the connection
-  // settings: WAL, synchronous=FULL, foreign_keys=ON, busy_timeout=5000 ms.
-  static Result<Database> Open(const std::string& path);
+  // Opens (creating when missing) the database file at `path` through the SQLite VFS named
+  // `vfs` (empty: the default one; tests register fault-injecting ones) and applies the
+  // connection settings: WAL, synchronous=FULL, foreign_keys=ON, busy_timeout=5000 ms.
+  static Result<Database> Open(const std::string& path, const std::string& vfs = "");
 
   Database() = default;
   Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}

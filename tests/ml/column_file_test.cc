@@ -5,8 +5,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "ml/checksum.h"
 
 namespace mlprod::ml {
 namespace {
@@ -124,12 +127,91 @@ TEST(ColumnFileTest, DamageIsDataLoss) {
   damaged.push_back(footer);
   std::string big = file;
   const uint64_t huge = uint64_t{1} << 40;
-  std::memcpy(&big[file.size() - 16], &huge, 8);
+  std::memcpy(&big[file.size() - 24], &huge, 8);  // the footer size
   damaged.push_back(big);
+  std::string garbage = file;
+  for (size_t i = 0; i < 64 && i < garbage.size(); ++i) garbage[i] = static_cast<char>(0xA5 ^ i);
+  damaged.push_back(garbage);
+  damaged.push_back(std::string(file.size(), '\0'));
   for (size_t i = 0; i < damaged.size(); ++i) {
     Result<Frame> got = ReadBack(damaged[i]);
     ASSERT_FALSE(got.ok()) << "case " << i;
     EXPECT_EQ(got.status().code(), StatusCode::kDataLoss) << got.status().ToString();
+  }
+}
+
+// The footer of `file` as JSON, and `file` rebuilt around a changed footer (with its checksum).
+nlohmann::json FooterOf(const std::string& file) {
+  uint64_t footer_size;
+  std::memcpy(&footer_size, &file[file.size() - 24], 8);
+  return nlohmann::json::parse(file.substr(file.size() - 24 - footer_size, footer_size));
+}
+std::string WithFooter(const std::string& file, const nlohmann::json& footer) {
+  uint64_t footer_size;
+  std::memcpy(&footer_size, &file[file.size() - 24], 8);
+  const std::string text = footer.dump();
+  const uint64_t size = text.size(), hash = Xxh64(text);
+  std::string out = file.substr(0, file.size() - 24 - footer_size) + text;
+  out.append(reinterpret_cast<const char*>(&size), 8);
+  out.append(reinterpret_cast<const char*>(&hash), 8);
+  return out + "MLPCOLS2";
+}
+
+TEST(ColumnFileTest, AFlippedBitInTheDataIsDataLossNamingTheColumn) {
+  const std::string text = SurveyText();
+  const std::string file = WriteColumnFile(text);
+  const nlohmann::json footer = FooterOf(file);
+  // One bit in the middle of the first block's "score" doubles, then one in "country"'s codes.
+  for (const auto& [column, name] : {std::pair<int, std::string>{4, "score"}, {1, "country"}}) {
+    std::string damaged = file;
+    const uint64_t offset = footer["blocks"][0]["parts"][column][0].get<uint64_t>();
+    damaged[offset + 1001] ^= 0x10;
+    Result<Frame> got = ReadBack(damaged);
+    ASSERT_FALSE(got.ok()) << name;
+    EXPECT_EQ(got.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(got.status().message().find("'" + name + "'"), std::string::npos)
+        << got.status().ToString();
+    // A read of the other columns only does not touch the damage.
+    const std::vector<std::string> other = {"salary"};
+    EXPECT_TRUE(ReadBack(damaged, &other).ok());
+  }
+  std::string footer_damaged = file;
+  footer_damaged[file.size() - 40] ^= 0x01;  // inside the footer text
+  EXPECT_EQ(ReadBack(footer_damaged).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(ColumnFileTest, ARowCountTheDataCannotHoldIsRefusedBeforeAllocating) {
+  const std::string file = WriteColumnFile("x,y\n1,a\n2,b\n3,a\n");
+  nlohmann::json footer = FooterOf(file);
+  for (const uint64_t rows : {uint64_t{1} << 40, uint64_t{1} << 62, uint64_t{1000}}) {
+    footer["rows"] = rows;
+    Result<Frame> got = ReadBack(WithFooter(file, footer));
+    ASSERT_FALSE(got.ok()) << rows;
+    EXPECT_EQ(got.status().code(), StatusCode::kDataLoss) << got.status().ToString();
+  }
+}
+
+TEST(ColumnFileTest, VersionOneFilesWithoutChecksumsAreStillRead) {
+  const std::string text = SurveyText();
+  const std::string file = WriteColumnFile(text);
+  // What the writer made before checksums: no hash in the parts, a 16-byte trailer.
+  nlohmann::json footer = FooterOf(file);
+  for (nlohmann::json& block : footer["blocks"]) {
+    for (nlohmann::json& part : block["parts"]) part.erase(2);
+  }
+  uint64_t footer_size;
+  std::memcpy(&footer_size, &file[file.size() - 24], 8);
+  const std::string footer_text = footer.dump();
+  const uint64_t size = footer_text.size();
+  std::string v1 = "MLPCOLS1" + file.substr(8, file.size() - 24 - footer_size - 8) + footer_text;
+  v1.append(reinterpret_cast<const char*>(&size), 8);
+  v1 += "MLPCOLS1";
+  Result<Frame> got = ReadBack(v1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  Result<Frame> expected = ReadCsv(text, CsvOptions());
+  ASSERT_EQ(got->columns.size(), expected->columns.size());
+  for (size_t c = 0; c < got->columns.size(); ++c) {
+    ExpectEqualColumns(expected->columns[c], got->columns[c]);
   }
 }
 

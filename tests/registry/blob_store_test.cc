@@ -87,6 +87,8 @@ TEST_F(BlobStoreTest, OpenFailsWhenTheRootIsAFile) {
 
 TEST(RegistryBlobCleanupTest, OpenRemovesLeftoverTemporaryBlobs) {
   testing::TempDir dir;
+  // A registry that exists: blobs next to an empty database would be refused as a lost one.
+  ASSERT_TRUE(Registry::Open(dir.path()).ok());
   const fs::path blobs = fs::path(dir.path()) / "blobs" / "datasets";
   fs::create_directories(blobs);
   {

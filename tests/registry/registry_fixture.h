@@ -16,9 +16,9 @@ namespace mlprod::registry::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "mlprod-registry-test-XXXXXX").string();
+  // A new folder below `root` (the system's temporary folder by default).
+  explicit TempDir(const std::string& root = std::filesystem::temp_directory_path().string()) {
+    std::string pattern = (std::filesystem::path(root) / "mlprod-registry-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
