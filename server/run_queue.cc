@@ -143,9 +143,29 @@ void RunQueue::MarkEnded(const std::string& run_id) {
   progress_cv_.notify_all();
 }
 
+Status RunQueue::EndRunDurably(const std::string& run_id, registry::RunStatus status,
+                               const std::string& error) {
+  // A full disk can refuse the very write that records why the run failed; space often comes
+  // back (the failed model's temporary file is gone), so try again for a while rather than
+  // leave the run RUNNING until the next start.
+  constexpr int kAttempts = 30;
+  Status s;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    s = registry_->EndRun(run_id, status, error);
+    if (s.ok() || s.code() == StatusCode::kFailedPrecondition) return s;
+    spdlog::warn("run {}: storing its end failed (attempt {} of {}): {}", run_id, attempt,
+                 kAttempts, s.ToString());
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (work_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) break;
+    }
+  }
+  return s;
+}
+
 void RunQueue::Execute(const std::string& run_id) {
   auto fail = [&](const Status& s) {
-    Status stored = registry_->EndRun(run_id, registry::RunStatus::kFailed, s.ToString());
+    Status stored = EndRunDurably(run_id, registry::RunStatus::kFailed, s.ToString());
     if (!stored.ok()) spdlog::error("run {}: could not store failure: {}", run_id, stored.ToString());
     spdlog::info("run {} FAILED: {}", run_id, s.ToString());
   };
@@ -189,7 +209,7 @@ void RunQueue::Execute(const std::string& run_id) {
       const auto status = shutting_down ? registry::RunStatus::kFailed
                                         : registry::RunStatus::kCancelled;
       const char* reason = shutting_down ? "interrupted" : "cancelled by request";
-      s = registry_->EndRun(run_id, status, reason);
+      s = EndRunDurably(run_id, status, reason);
       if (!s.ok()) spdlog::error("run {}: {}", run_id, s.ToString());
       spdlog::info("run {} {}", run_id, reason);
       return;

@@ -75,6 +75,9 @@ class RunQueue {
   // Returns false when the run should stop (cancel or shutdown).
   bool Report(const std::string& run_id, double progress, const std::string& line);
   void MarkEnded(const std::string& run_id);
+  // EndRun, tried again each second for up to 30 s (or until Stop) while storage refuses it.
+  Status EndRunDurably(const std::string& run_id, registry::RunStatus status,
+                       const std::string& error);
 
   registry::Registry* const registry_;
   DatasetCache* const cache_;

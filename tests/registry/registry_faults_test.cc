@@ -88,6 +88,18 @@ std::vector<std::string> Observe(Registry& r) {
   } else {
     lines.push_back("runs error=" + CodeOf(runs.status()));
   }
+  if (auto tokens = r.ListTokens(); tokens.ok()) {
+    for (const Token& t : *tokens) {
+      auto valid = r.FindValidToken(t.name == "ci" ? "c1" : "0a");
+      std::ostringstream line;
+      line << "token " << t.name << " " << t.role << " by=" << t.created_by
+           << " revoked=" << (t.revoked_at_ms != 0) << " " << t.revoked_by << " valid="
+           << (valid.ok() ? (valid->has_value() ? (*valid)->secret_sha256 : "no") : "error");
+      add(line);
+    }
+  } else {
+    lines.push_back("tokens error=" + CodeOf(tokens.status()));
+  }
   auto models = r.ListModels();
   if (!models.ok()) lines.push_back("models error=" + CodeOf(models.status()));
   for (const std::string& model : models.ok() ? *models : std::vector<std::string>()) {
@@ -164,7 +176,7 @@ Run RunOn(const std::string& dataset) {
 }
 
 // The state every attempt starts from: base@1 and gone@1; r1 SUCCEEDED with a model, r2 QUEUED,
-// r3 RUNNING; model m versions 1 and 2 (both from r1), production -> 1.
+// r3 RUNNING; model m versions 1 and 2 (both from r1), production -> 1; token ops (admin).
 Status BuildBaseState(Registry& r) {
   MLPROD_RETURN_IF_ERROR(AddDataset(r, "base", "x,y\n1,2\n2,4\n3,\n"));
   MLPROD_RETURN_IF_ERROR(AddDataset(r, "gone", "x,y\n9,9\n"));
@@ -175,6 +187,8 @@ Status BuildBaseState(Registry& r) {
   for (int i = 0; i < 2; ++i) {
     MLPROD_RETURN_IF_ERROR(r.RegisterModelVersion("m", "r1", "sig", "", "", "alice").status());
   }
+  MLPROD_RETURN_IF_ERROR(
+      r.CreateToken("ops", "admin", "0a", std::string(64, 'a'), "mlprod-server").status());
   return r.MoveAlias({"m", "production", 1, std::nullopt, "promote", "alice", "first", false})
       .status();
 }
@@ -211,6 +225,11 @@ const std::vector<Operation>& Operations() {
        }},
       {"DeleteDataset",
        [](Registry& r) { return r.DeleteDataset("gone", std::nullopt, "bob").status(); }},
+      {"CreateToken",
+       [](Registry& r) {
+         return r.CreateToken("ci", "editor", "c1", std::string(64, 'c'), "ops").status();
+       }},
+      {"RevokeToken", [](Registry& r) { return r.RevokeToken("ops", "bob").status(); }},
   };
   return ops;
 }
