@@ -89,9 +89,11 @@ bool TokenAuthenticator::enabled() {
     if (any_token_ || now - counted_ < kCacheLife) return any_token_;
   }
   auto count = registry_->CountTokens();
+  // A registry that cannot be read is no reason to let calls in: "on" for this call, and the
+  // next call asks again.
+  if (!count.ok()) return true;
   std::unique_lock<std::shared_mutex> lock(mu_);
-  // A registry that cannot be read is no reason to let calls in: count it as "on".
-  any_token_ = !count.ok() || *count > 0;
+  any_token_ = *count > 0;
   counted_ = now;
   return any_token_;
 }
