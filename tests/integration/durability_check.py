@@ -191,12 +191,27 @@ def _acked_key(w, snap):
     return None
 
 
-def check_acknowledged(writes, snap, tags, numbers):
+class Sent:
+    """What every write so far asked for, for telling a phantom row from an in-flight write that
+    landed: the tags (reasons of alias moves) and the (dataset name, SHA-256) of uploads."""
+
+    def __init__(self):
+        self.tags = set()
+        self.uploads = set()
+
+    def add(self, writes):
+        for w in writes:
+            self.tags.add(w.tag)
+            if w.kind == "upload":
+                self.uploads.add((w.request["name"], w.request["sha256"]))
+
+
+def check_acknowledged(writes, snap, sent, numbers):
     """Every write of `writes` that was acknowledged is there with the content its answer gave;
-    an unacknowledged one is there whole or not at all; nothing is there that no one wrote.
-    `tags` holds the tag of every write ever sent; `numbers` maps each number the registry gave
-    an acknowledged write so far to that write, and is extended here (a number given twice means
-    an acknowledged write was lost and its number reused)."""
+    an unacknowledged one is there whole or not at all; nothing is there that no write sent
+    (`sent` covers every write so far). `numbers` maps each number the registry gave an
+    acknowledged write so far to that write, and is extended here (a number given twice means an
+    acknowledged write was lost and its number reused)."""
     problems = []
     for w in writes:
         q, a = w.request, w.result
@@ -244,8 +259,11 @@ def check_acknowledged(writes, snap, tags, numbers):
                 problems.append("%r and %r were both given %s" % (numbers[key], w, key))
             numbers[key] = w
     for h in snap.history:
-        if h["reason"] not in tags:
+        if h["reason"] not in sent.tags:
             problems.append("history #%d has reason %r that no write sent" % (h["seq"], h["reason"]))
+    for (name, version), d in snap.datasets.items():
+        if (name, d["sha256"]) not in sent.uploads:
+            problems.append("dataset %s@%d holds bytes no upload of %s sent" % (name, version, name))
     return problems
 
 

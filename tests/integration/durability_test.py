@@ -103,7 +103,6 @@ class Durability(unittest.TestCase):
         files = []
         for i in range(SMALL_FILES):
             path = os.path.join(self.work_dir, "s%d.csv" % i)
-            # >= 60 rows: every level of g lands in the training split (a fit never fails).
             writes.write_small_csv(path, rng.random(), rng.randint(60, 120))
             files.append((path,) + writes.file_facts(path))
         big = os.path.join(self.work_dir, "big.csv")
@@ -245,11 +244,11 @@ class Durability(unittest.TestCase):
             print("`mlprod tokens` exists: token creation is in the write mix", file=sys.stderr)
         self.log = []
         knowledge = writes.Knowledge()
-        mix = writes.WriteMix(self.files, knowledge, self.tokens is not None)
+        mix = writes.WriteMix(self.work_dir, self.files, knowledge, self.tokens is not None)
 
         started = time.monotonic()
         stats = {"in_flight_at_kill": 0, "after_kill": {}, "refused": {}}
-        tags, numbers = set(), {}
+        sent, numbers = check.Sent(), {}
         previous, checked_upto = None, 0
         self.start_server(mix)
         self.setup_writes(big)
@@ -261,10 +260,10 @@ class Durability(unittest.TestCase):
             self.start_server(mix)
             snap = check.Snapshot(self.data_dir)
             cycle_writes = self.log[checked_upto:]
-            tags.update(w.tag for w in cycle_writes)
+            sent.add(cycle_writes)
             problems += check.check_consistency(snap, self.data_dir)
             problems += check.check_preserved(previous, snap)
-            problems += check.check_acknowledged(cycle_writes, snap, tags, numbers)
+            problems += check.check_acknowledged(cycle_writes, snap, sent, numbers)
             problems += check.check_real_time_order(cycle_writes, snap)
             problems += self.api_problems(rng, snap)
             if problems:
@@ -299,7 +298,7 @@ class Durability(unittest.TestCase):
                 self.fail_with(cycle, problems)
 
         # Once more over the whole log against the final state.
-        problems = check.check_acknowledged(self.log, snap, tags, {})
+        problems = check.check_acknowledged(self.log, snap, sent, {})
         rc = self.server.stop()
         problems += check.check_file(self.data_dir)
         if rc != 0:
@@ -309,25 +308,41 @@ class Durability(unittest.TestCase):
         self.report(stats, snap, time.monotonic() - started)
 
     def report(self, stats, snap, seconds):
-        acked = {}
-        for w in self.log:
-            if w.acked:
-                acked[w.kind] = acked.get(w.kind, 0) + 1
-        moves = [w for w in self.log if w.kind in ("promote", "rollback") and not w.acked
-                 and w.code not in writes.EXPECTED_REFUSALS]
-        landed = sum(1 for w in moves if w.tag in snap.history_by_reason)
-        existed = sum(1 for w in self.log if w.kind == "upload" and w.acked and w.result["existed"])
+        """The figures of docs/DURABILITY.md."""
+        def count(writes_):
+            out = {}
+            for w in writes_:
+                out[w.kind] = out.get(w.kind, 0) + 1
+            return json.dumps(out, sort_keys=True)
+
+        acked = [w for w in self.log if w.acked]
+        existed = sum(1 for w in acked if w.kind == "upload" and w.result["existed"])
+        lost = [w for w in self.log if not w.acked and w.code not in writes.EXPECTED_REFUSALS]
+        moves = [w for w in lost if w.kind in ("promote", "rollback")]
+        moves_landed = sum(1 for w in moves if w.tag in snap.history_by_reason)
+        # In-flight uploads of bytes that no acknowledged upload carried: did they land?
+        acked_bytes = {(w.request["name"], w.request["sha256"]) for w in acked if w.kind == "upload"}
+        uploads = {(w.request["name"], w.request["sha256"]) for w in lost if w.kind == "upload"}
+        uploads -= acked_bytes
+        stored = {(name, d["sha256"]) for (name, _), d in snap.datasets.items()}
+        uploads_landed = len(uploads & stored)
         interrupted = [r for r in snap.runs.values() if r["error"] == "interrupted"]
         running = sum(1 for r in interrupted if r["started"])
-        print("durability: %d cycles in %.1f s, seed %s; %d writes sent, %d acknowledged and "
-              "checked %s (%d uploads answered an existing version); %d in flight at the kills "
-              "(%d unacknowledged alias moves: %d landed, %d not); refusals %s; after the kill %s; "
-              "runs interrupted %d (%d RUNNING, %d QUEUED)"
-              % (_OPTIONS.cycles, seconds, _OPTIONS.seed, len(self.log), sum(acked.values()),
-                 json.dumps(acked, sort_keys=True), existed, stats["in_flight_at_kill"], len(moves), landed,
-                 len(moves) - landed, json.dumps(stats["refused"], sort_keys=True),
-                 json.dumps(stats["after_kill"], sort_keys=True), len(interrupted), running,
-                 len(interrupted) - running), file=sys.stderr)
+        lines = [
+            "durability: %d cycles in %.1f s, seed %s" % (_OPTIONS.cycles, seconds, _OPTIONS.seed),
+            "  writes sent %d; acknowledged and checked %d %s; %d uploads answered an existing "
+            "version" % (len(self.log), len(acked), count(acked), existed),
+            "  in flight at the kills %d; unacknowledged alias moves %d landed, %d not; "
+            "unacknowledged new uploads %d landed, %d not" % (
+                stats["in_flight_at_kill"], moves_landed, len(moves) - moves_landed,
+                uploads_landed, len(uploads) - uploads_landed),
+            "  refused by a live server %s; after the kill %s" % (
+                json.dumps(stats["refused"], sort_keys=True),
+                json.dumps(stats["after_kill"], sort_keys=True)),
+            "  runs interrupted by the kills %d (%d RUNNING, %d QUEUED)" % (
+                len(interrupted), running, len(interrupted) - running),
+        ]
+        print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":

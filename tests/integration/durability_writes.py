@@ -10,6 +10,7 @@ not have landed, all or nothing. Python 3 standard library only.
 import csv
 import hashlib
 import json
+import os
 import random
 import signal
 import subprocess
@@ -35,7 +36,8 @@ EXPECTED_REFUSALS = {"ABORTED", "FAILED_PRECONDITION", "NOT_FOUND"}
 
 
 def write_small_csv(path, seed, rows):
-    """y = 1 + 2 x + 3 [g == b] + noise, with columns y, x, g."""
+    """y = 1 + 2 x + 3 [g == b] + noise, with columns y, x, g. With 60 rows or more every level
+    of g lands in a training split, so a fit on it never fails."""
     rng = random.Random(seed)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
@@ -110,7 +112,8 @@ class WriteMix:
     WEIGHTS = (("upload", 20), ("submit", 30), ("register", 15), ("promote", 22),
                ("rollback", 10), ("token", 3))
 
-    def __init__(self, files, knowledge, tokens_enabled):
+    def __init__(self, work_dir, files, knowledge, tokens_enabled):
+        self.work_dir = work_dir
         self.files = files  # [(path, sha256, rows)]
         self.knowledge = knowledge
         self.tokens_enabled = tokens_enabled
@@ -128,7 +131,13 @@ class WriteMix:
                  and (kind != "token" or self.tokens_enabled)]
         kind = rng.choices([kd for kd, _ in kinds], [wt for _, wt in kinds])[0]
         if kind == "upload":
-            path, sha, rows = rng.choice(self.files)
+            # New bytes (a new version) or one of a few files (often a version already there).
+            if rng.random() < 0.4:
+                path = os.path.join(self.work_dir, "%s.csv" % tag)
+                write_small_csv(path, rng.random(), rng.randint(60, 120))
+                sha, rows = file_facts(path)
+            else:
+                path, sha, rows = rng.choice(self.files)
             name = rng.choice(DATASET_NAMES)
             return Write(kind, ["datasets", "upload", path, "--name", name], cycle, tag,
                          {"name": name, "sha256": sha, "rows": rows, "path": path})
