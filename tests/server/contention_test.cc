@@ -260,7 +260,8 @@ class ContentionTest : public ::testing::Test {
       v1::UploadHeader header;
       header.set_name(name);
       v1::DatasetVersion dataset;
-      const std::string file = "w" + std::to_string(index) + "-" + std::to_string(n) + ".csv";
+      // One file per writer, rewritten each round: fewer files for TearDown to remove.
+      const std::string file = "w" + std::to_string(index) + ".csv";
       grpc::Status s = client->UploadFile(header, WriteCsv(file, seed, 120), &dataset);
       tally->Add(s);
       if (!s.ok()) continue;
