@@ -206,14 +206,14 @@ class Durability(unittest.TestCase):
                 for value in node:
                     walk(value)
         walk(doc)
-        for w in self.log:
-            if w.kind == "token" and w.acked and listed.get(w.tag) != w.request["role"]:
+        acked = [w for w in self.log if w.kind == "token" and w.acked]
+        for w in acked:
+            if listed.get(w.tag) != w.request["role"]:
                 problems.append("acknowledged token %s (%s) is listed as %r" % (
                     w.tag, w.request["role"], listed.get(w.tag)))
-        acked = [w for w in self.log if w.kind == "token" and w.acked]
         if acked:
             secret = acked[-1].result.get("token") or acked[-1].result.get("secret")
-            base = [a for a in self.cli_base if a != self.tokens]
+            base = self.cli_base[:self.cli_base.index("--token")]
             proc = subprocess.run(base + ["--token", str(secret), "datasets", "list"],
                                   capture_output=True, text=True, timeout=harness.CMD_TIMEOUT,
                                   env=harness._cli_env())
