@@ -14,7 +14,11 @@ namespace mlprod::server {
 
 struct ServerLimits {
   int max_concurrent_streams = 100;      // per connection (HTTP/2 SETTINGS)
-  size_t max_memory_bytes = size_t{2} << 30;  // gRPC's resource quota: buffers of every call
+  // gRPC's resource quota: buffers of every call. Also the only bound on gRPC 1.51's buffering
+  // of header blocks split over CONTINUATION frames (CVE-2023-33953), ~50 bytes held per byte
+  // sent, which reaches ~4x the quota before its reclaimer cuts the connection; at 2 GiB one
+  // client took the server past 3.5 GiB (tests/hostile/headers_test.cc).
+  size_t max_memory_bytes = size_t{256} << 20;
   int max_threads = 512;                 // gRPC's resource quota: threads serving calls
   size_t max_message_bytes = size_t{64} << 20;  // one received message
   size_t max_metadata_bytes = 16 << 10;  // one call's request headers
