@@ -8,6 +8,7 @@
 
 #include "ml/status.h"
 #include "server/auth/call_gate.h"
+#include "server/grpc_status.h"
 #include "server/logging.h"
 
 namespace mlprod::server {
@@ -57,8 +58,9 @@ class CallObserver final : public grpc::experimental::Interceptor {
       metrics_->RecordRpc(method_, code, seconds);
       const Result<Caller> caller = CallerOf(*info_->server_context());
       const std::string peer = info_->server_context()->peer();
+      const std::string error = Shortened(status.error_message());
       LogRpc({request_id_, method_, code, caller.ok() ? std::string_view(caller->name) : "-",
-              peer, seconds, status.error_message()});
+              peer, seconds, error});
     }
     methods->Proceed();
   }

@@ -181,7 +181,7 @@ class MlprodServerImpl final : public MlprodServer {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> hooks;
-    hooks.push_back(CallGateInterceptors(&auth_));
+    hooks.push_back(CallGateInterceptors(&auth_, options.limits.max_metadata_bytes));
     hooks.push_back(CallObserverInterceptors(&metrics_));
     builder.experimental().SetInterceptorCreators(std::move(hooks));
     for (const Served& s : Services()) builder.RegisterService(s.service);

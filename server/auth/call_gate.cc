@@ -69,8 +69,12 @@ std::string ClaimedActor(const std::multimap<grpc::string_ref, grpc::string_ref>
 
 class CallGate final : public grpc::experimental::Interceptor {
  public:
-  CallGate(grpc::experimental::ServerRpcInfo* info, TokenAuthenticator* auth)
-      : info_(info), call_(info->server_context()), auth_(auth) {}
+  CallGate(grpc::experimental::ServerRpcInfo* info, TokenAuthenticator* auth,
+           size_t max_metadata_bytes)
+      : info_(info),
+        call_(info->server_context()),
+        auth_(auth),
+        max_metadata_bytes_(max_metadata_bytes) {}
 
   ~CallGate() override {
     if (published_) Verdicts().Erase(call_);
@@ -96,6 +100,13 @@ class CallGate final : public grpc::experimental::Interceptor {
     if (info_->server_context()->deadline() < std::chrono::system_clock::now()) {
       return Status(StatusCode::kDeadlineExceeded, "the call's deadline passed before it began");
     }
+    size_t metadata_bytes = 0;
+    for (const auto& [key, value] : metadata) metadata_bytes += key.size() + value.size() + 32;
+    if (metadata_bytes > max_metadata_bytes_) {
+      return Status::ResourceExhausted(fmt::format(
+          "the request's metadata is {} bytes, over the server's limit of {} (--max-metadata-kb)",
+          metadata_bytes, max_metadata_bytes_));
+    }
     if (access->open) return Caller{ClaimedActor(metadata), Role::kViewer, false};
     if (!auth_->enabled()) return Caller{ClaimedActor(metadata), Role::kAdmin, false};
     MLPROD_ASSIGN_OR_RETURN(TokenIdentity id, auth_->Authenticate(Find(metadata, "authorization")));
@@ -110,20 +121,23 @@ class CallGate final : public grpc::experimental::Interceptor {
   grpc::experimental::ServerRpcInfo* const info_;
   const void* const call_;  // the key of this call's verdict
   TokenAuthenticator* const auth_;
+  const size_t max_metadata_bytes_;
   Result<Caller> verdict_ = Status::Internal("the call gate has not decided yet");
   bool published_ = false;
 };
 
 class CallGateFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit CallGateFactory(TokenAuthenticator* auth) : auth_(auth) {}
+  CallGateFactory(TokenAuthenticator* auth, size_t max_metadata_bytes)
+      : auth_(auth), max_metadata_bytes_(max_metadata_bytes) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new CallGate(info, auth_);
+    return new CallGate(info, auth_, max_metadata_bytes_);
   }
 
  private:
   TokenAuthenticator* const auth_;
+  const size_t max_metadata_bytes_;
 };
 
 }  // namespace
@@ -138,8 +152,8 @@ Result<Caller> CallerOf(const grpc::ServerContextBase& context) {
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallGateInterceptors(
-    TokenAuthenticator* auth) {
-  return std::make_unique<CallGateFactory>(auth);
+    TokenAuthenticator* auth, size_t max_metadata_bytes) {
+  return std::make_unique<CallGateFactory>(auth, max_metadata_bytes);
 }
 
 }  // namespace mlprod::server

@@ -31,11 +31,15 @@ struct Caller {
 // The gate's verdict on this call: its caller, or why it is refused: UNAUTHENTICATED (no,
 // malformed, unknown or revoked token), PERMISSION_DENIED (the role is too low, naming the role
 // the method needs; or the method is missing from the role table), DEADLINE_EXCEEDED (the
-// deadline passed before the call began). Every handler's first step.
+// deadline passed before the call began), RESOURCE_EXHAUSTED (the request's metadata is over
+// the limit). Every handler's first step.
 Result<Caller> CallerOf(const grpc::ServerContextBase& context);
 
-// For ServerBuilder::experimental().SetInterceptorCreators; `auth` outlives the server.
+// For ServerBuilder::experimental().SetInterceptorCreators; `auth` outlives the server. Calls
+// whose request metadata (names, values and 32 bytes per entry, as HTTP/2 counts a header list)
+// exceed `max_metadata_bytes` are refused: gRPC 1.51 applies its own limit to a header block
+// sent in one frame but not to one split over CONTINUATION frames.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallGateInterceptors(
-    TokenAuthenticator* auth);
+    TokenAuthenticator* auth, size_t max_metadata_bytes);
 
 }  // namespace mlprod::server
