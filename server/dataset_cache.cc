@@ -23,11 +23,18 @@ Result<ml::CsvOptions> DecodeCsvOptions(std::string_view text) {
     return Status::DataLoss("stored CSV options are not JSON");
   }
   ml::CsvOptions options;
-  std::string delimiter = j.value("delimiter", ",");
-  if (delimiter.size() == 1) options.delimiter = delimiter[0];
-  options.na_values = j.value("na_values", options.na_values);
-  for (const auto& [column, type] : j.value("schema", nlohmann::json::object()).items()) {
-    MLPROD_ASSIGN_OR_RETURN(options.schema[column], ml::ParseColumnType(type.get<std::string>()));
+  try {  // value() and get() throw on a member of another type: a damaged row
+    std::string delimiter = j.value("delimiter", ",");
+    if (delimiter.size() == 1) options.delimiter = delimiter[0];
+    options.na_values = j.value("na_values", options.na_values);
+    // items() refers into its json: iterate a named copy, not the temporary value() returns.
+    const nlohmann::json schema = j.value("schema", nlohmann::json::object());
+    for (const auto& [column, type] : schema.items()) {
+      MLPROD_ASSIGN_OR_RETURN(options.schema[column],
+                              ml::ParseColumnType(type.get<std::string>()));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::DataLoss(std::string("stored CSV options are damaged: ") + e.what());
   }
   return options;
 }
