@@ -24,7 +24,7 @@ class HeadersTest : public ServerSuite {
 
   // One GetStatus through the gRPC client with `metadata` added.
   grpc::Status GetStatusWith(const std::vector<std::pair<std::string, std::string>>& metadata) {
-    auto client = NewClient(*server_, seconds(10));
+    auto client = NewClient(*server_, seconds(10 * kSlowdown));
     auto context = client->NewContext();
     for (const auto& [key, value] : metadata) context->AddMetadata(key, value);
     v1::ServerStatus status;
@@ -50,7 +50,7 @@ class HeadersTest : public ServerSuite {
     // A message of 0 bytes (gRPC framing: not compressed, length 0), and the end of the request.
     if (open) connection->Send(kData, kFlagEndStream, 1, std::string(5, '\0'));
     // Parsing a 5 MiB block takes gRPC 1.51 a few seconds of CPU on a loaded machine.
-    return CollectAnswers(connection.get(), seconds(5), seconds(30));
+    return CollectAnswers(connection.get(), seconds(5 * kSlowdown), seconds(30 * kSlowdown));
   }
 
   // Sends `extra` in a raw GetStatus (see above) while health and memory are watched, and

@@ -16,8 +16,17 @@
 
 namespace mlprod::hostile {
 
+// How much slower the server under test is than a release build: the asan preset instruments
+// every allocation and access, and its time bounds stretch by this factor. The 1 s bound of
+// issue 10, item 7 is a release-build figure.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kSlowdown = 5;
+#else
+constexpr int kSlowdown = 1;
+#endif
+
 // Health must answer every probe within this, whatever the flood (issue 10, item 7).
-constexpr double kHealthBoundSeconds = 1.0;
+constexpr double kHealthBoundSeconds = 1.0 * kSlowdown;
 // The server's resident memory must stay under this during every flood. The servers here run
 // with the default resource quota (--max-memory-mb 256); past it gRPC's reclaimer cuts the
 // connection holding the most, but gRPC 1.51 accounts for buffered metadata loosely, and RSS
