@@ -1,5 +1,7 @@
 #include "tests/hostile/hostile_support.h"
 
+#include "ml/status.h"
+
 namespace mlprod::hostile {
 
 namespace {
@@ -31,25 +33,7 @@ std::unique_ptr<client::MlprodClient> NewClient(const ServerProcess& server,
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < 17 ? kNames[i] : "code " + std::to_string(i);
+  return std::string(StatusCodeName(static_cast<StatusCode>(code)));
 }
 
 std::string DescribeCodes(const std::map<grpc::StatusCode, int>& codes) {

@@ -1,10 +1,7 @@
 // Tokens and roles through the real server on a loopback port: the role battery walks every
 // method the server serves (as its reflection lists them) with every kind of credential, and
 // writes record the token's name as their actor.
-#include <stdlib.h>
-
 #include <condition_variable>
-#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -20,11 +17,11 @@
 #include "server/auth/role.h"
 #include "server/auth/token_authenticator.h"
 #include "server/mlprod_server.h"
+#include "tests/server/loopback_server.h"
 
 namespace mlprod {
 namespace {
 
-namespace fs = std::filesystem;
 namespace refl = grpc::reflection::v1alpha;
 
 // One call of any kind (unary or streaming) with an empty request, through the generic stub:
@@ -69,16 +66,14 @@ class EmptyCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::B
   grpc::Status status_;
 };
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public testing::LoopbackServerTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mlprod-auth-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    LoopbackServerTest::SetUp();
     // The first tokens are made on the data dir, before the server starts, as an operator does
     // with `mlprod-server token create`.
     {
-      auto registry = registry::Registry::Open(dir_ + "/data");
+      auto registry = registry::Registry::Open(data_dir());
       ASSERT_TRUE(registry.ok()) << registry.status().ToString();
       for (const char* role : {"viewer", "editor", "admin"}) {
         auto t = server::TokenAuthenticator::CreateToken(registry->get(), std::string(role) + "-t",
@@ -92,30 +87,15 @@ class AuthTest : public ::testing::Test {
       ASSERT_TRUE((*registry)->RevokeToken("gone", "test").ok());
       tokens_["revoked"] = revoked->secret;
     }
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_ + "/data";
-    auto server = server::MlprodServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    target_ = "127.0.0.1:" + std::to_string(server_->port());
-    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
-  }
-
-  void TearDown() override {
-    server_.reset();
-    fs::remove_all(dir_);
+    ASSERT_NO_FATAL_FAILURE(StartServer());
+    channel_ = grpc::CreateChannel(target(), grpc::InsecureChannelCredentials());
   }
 
   std::unique_ptr<client::MlprodClient> Client(const std::string& token) {
     client::ClientOptions options;
-    options.server = target_;
     options.token = token;
     options.actor = "mallory";  // what a client claims; ignored with auth on
-    std::string error;
-    auto c = client::MlprodClient::Create(options, &error);
-    EXPECT_NE(c, nullptr) << error;
-    return c;
+    return NewClient(options);
   }
 
   // The services the server says it serves.
@@ -136,10 +116,7 @@ class AuthTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
   std::map<std::string, std::string> tokens_;
-  std::unique_ptr<server::MlprodServer> server_;
-  std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

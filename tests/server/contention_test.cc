@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "client/mlprod_client.h"
+#include "ml/status.h"
 #include "server/mlprod_server.h"
+#include "tests/server/loopback_server.h"
 
 namespace mlprod {
 namespace {
@@ -73,27 +75,7 @@ struct Tally {
 };
 
 std::string CodeName(grpc::StatusCode code) {
-  // By number, as in gRPC's doc/statuscodes.md.
-  static constexpr const char* kNames[] = {"OK",
-                                           "CANCELLED",
-                                           "UNKNOWN",
-                                           "INVALID_ARGUMENT",
-                                           "DEADLINE_EXCEEDED",
-                                           "NOT_FOUND",
-                                           "ALREADY_EXISTS",
-                                           "PERMISSION_DENIED",
-                                           "RESOURCE_EXHAUSTED",
-                                           "FAILED_PRECONDITION",
-                                           "ABORTED",
-                                           "OUT_OF_RANGE",
-                                           "UNIMPLEMENTED",
-                                           "INTERNAL",
-                                           "UNAVAILABLE",
-                                           "DATA_LOSS",
-                                           "UNAUTHENTICATED"};
-  const int n = static_cast<int>(code);
-  return n >= 0 && n < static_cast<int>(std::size(kNames)) ? kNames[n]
-                                                           : "code " + std::to_string(n);
+  return std::string(StatusCodeName(static_cast<StatusCode>(code)));
 }
 
 std::string Describe(const Tally& t) {
@@ -111,36 +93,19 @@ struct Move {
   int to = 0;
 };
 
-class ContentionTest : public ::testing::Test {
+class ContentionTest : public testing::LoopbackServerTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mlprod-contention-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_ + "/data";
-    auto server = server::MlprodServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    client_ = NewClient("setup");
+    LoopbackServerTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(StartServer());
+    client_ = ClientAs("setup");
     ASSERT_NE(client_, nullptr);
   }
 
-  void TearDown() override {
-    client_.reset();
-    server_.reset();
-    fs::remove_all(dir_);
-  }
-
-  std::unique_ptr<client::MlprodClient> NewClient(const std::string& actor) const {
+  std::unique_ptr<client::MlprodClient> ClientAs(const std::string& actor) const {
     client::ClientOptions options;
-    options.server = "127.0.0.1:" + std::to_string(server_->port());
     options.actor = actor;
-    std::string error;
-    auto client = client::MlprodClient::Create(options, &error);
-    EXPECT_NE(client, nullptr) << error;
-    return client;
+    return NewClient(options);
   }
 
   // y = 3 + 2 x + 5 [g == b] + noise with columns y, x, g: `rows` rows from `seed`.
@@ -213,7 +178,7 @@ class ContentionTest : public ::testing::Test {
   // before the latest change, sometimes --to) with a unique reason each, until `end`.
   void Mover(int index, std::chrono::steady_clock::time_point end, Tally* promotes,
              Tally* rollbacks, std::vector<Move>* moves) const {
-    auto client = NewClient("mover" + std::to_string(index));
+    auto client = ClientAs("mover" + std::to_string(index));
     if (client == nullptr) return;
     std::mt19937 rng(1000 + index);
     for (int n = 0; std::chrono::steady_clock::now() < end; ++n) {
@@ -251,7 +216,7 @@ class ContentionTest : public ::testing::Test {
   // the existing version), trains on it and registers the run as model "trained".
   void Writer(int index, std::chrono::steady_clock::time_point end, Tally* tally,
               int* succeeded) const {
-    auto client = NewClient("writer" + std::to_string(index));
+    auto client = ClientAs("writer" + std::to_string(index));
     if (client == nullptr) return;
     const std::string name = "w" + std::to_string(index % 4);  // two writers per name
     uint64_t seed = 100 * static_cast<uint64_t>(index);
@@ -281,8 +246,6 @@ class ContentionTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
-  std::unique_ptr<server::MlprodServer> server_;
   std::unique_ptr<client::MlprodClient> client_;
 };
 

@@ -2,7 +2,6 @@
 // experiment, model, alias, run id, token name), crossed with path-traversal spellings, is
 // INVALID_ARGUMENT; and a canary file beside the data dir is never opened, read, written or
 // removed while the battery runs (inotify watches it).
-#include <stdlib.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -15,37 +14,21 @@
 
 #include "client/mlprod_client.h"
 #include "server/mlprod_server.h"
+#include "tests/server/loopback_server.h"
 
 namespace mlprod {
 namespace {
 
 namespace fs = std::filesystem;
 
-class NamesTest : public ::testing::Test {
+class NamesTest : public testing::LoopbackServerTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mlprod-names-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    LoopbackServerTest::SetUp();
     canary_ = dir_ + "/canary";
     std::ofstream(canary_) << "canary\n";
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_ + "/data";
-    auto server = server::MlprodServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    client::ClientOptions copts;
-    copts.server = "127.0.0.1:" + std::to_string(server_->port());
-    std::string error;
-    client_ = client::MlprodClient::Create(copts, &error);
-    ASSERT_NE(client_, nullptr) << error;
-  }
-
-  void TearDown() override {
-    client_.reset();
-    server_.reset();
-    fs::remove_all(dir_);
+    ASSERT_NO_FATAL_FAILURE(StartServer());
+    client_ = NewClient();
   }
 
   // Traversal spellings aimed at the canary, which sits next to the data dir.
@@ -67,8 +50,7 @@ class NamesTest : public ::testing::Test {
     };
   }
 
-  std::string dir_, canary_;
-  std::unique_ptr<server::MlprodServer> server_;
+  std::string canary_;
   std::unique_ptr<client::MlprodClient> client_;
 };
 

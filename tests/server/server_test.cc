@@ -16,41 +16,30 @@
 
 #include "client/mlprod_client.h"
 #include "server/mlprod_server.h"
+#include "tests/server/loopback_server.h"
 
 namespace mlprod {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public testing::LoopbackServerTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mlprod-server-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    StartServer();
+    LoopbackServerTest::SetUp();
+    Restart();
   }
 
-  void TearDown() override {
+  // Starts the server (again) with metrics on, and a client as "tester".
+  void Restart() {
     client_.reset();
-    server_.reset();
-    fs::remove_all(dir_);
-  }
-
-  void StartServer() {
     server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_ + "/data";
     options.metrics_listen = "127.0.0.1:0";
-    auto server = server::MlprodServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
+    ASSERT_NO_FATAL_FAILURE(StartServer(options));
     client::ClientOptions copts;
-    copts.server = "127.0.0.1:" + std::to_string(server_->port());
     copts.actor = "tester";
-    std::string error;
-    client_ = client::MlprodClient::Create(copts, &error);
-    ASSERT_NE(client_, nullptr) << error;
+    client_ = NewClient(copts);
+    ASSERT_NE(client_, nullptr);
   }
 
   // y = 3 + 2 x + 5 [g == b] + N(0, 1) noise (+ 0.5 x^2 when `quadratic`), 400 rows.
@@ -148,8 +137,6 @@ class ServerTest : public ::testing::Test {
     return value;
   }
 
-  std::string dir_;
-  std::unique_ptr<server::MlprodServer> server_;
   std::unique_ptr<client::MlprodClient> client_;
 };
 
@@ -317,7 +304,7 @@ TEST_F(ServerTest, RestartKeepsRunsModelsAndAliases) {
 
   client_.reset();
   server_.reset();
-  StartServer();
+  Restart();
 
   v1::PredictResponse after;
   ASSERT_TRUE(Predict(2.5, "a", &after).ok());
@@ -369,7 +356,7 @@ TEST_F(ServerTest, VersionStoredAsCsvTextBeforeColumnFilesStillTrains) {
             SQLITE_OK);
   sqlite3_close(db);
 
-  StartServer();
+  Restart();
   const v1::Run again = Train("lin", "y ~ x + g");
   EXPECT_EQ(again.metrics().at("test_rmse"), fresh.metrics().at("test_rmse"));
   v1::GetDatasetRequest request;

@@ -1,49 +1,31 @@
 // Stopping the server (SIGTERM's path): new calls are refused at once, calls in flight finish
 // within the grace period or are cancelled at its end, and runs end "interrupted".
-#include <stdlib.h>
-
 #include <chrono>
-#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "client/mlprod_client.h"
 #include "server/mlprod_server.h"
+#include "tests/server/loopback_server.h"
 
 namespace mlprod {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class ShutdownTest : public ::testing::Test {
+class ShutdownTest : public testing::LoopbackServerTest {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mlprod-shutdown-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.data_dir = dir_ + "/data";
-    auto server = server::MlprodServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    client_ = NewClient();
+    LoopbackServerTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(StartServer());
+    client_ = ShortClient();
   }
 
-  void TearDown() override {
-    client_.reset();
-    server_.reset();
-    fs::remove_all(dir_);
-  }
-
-  std::unique_ptr<client::MlprodClient> NewClient() {
+  std::unique_ptr<client::MlprodClient> ShortClient() const {
     client::ClientOptions options;
-    options.server = "127.0.0.1:" + std::to_string(server_->port());
     options.deadline = std::chrono::seconds(5);
-    std::string error;
-    return client::MlprodClient::Create(options, &error);
+    return NewClient(options);
   }
 
   // An upload whose header and first rows are sent, and whose end is not.
@@ -71,8 +53,6 @@ class ShutdownTest : public ::testing::Test {
     return c.datasets().ListDatasets(context.get(), {}, &list);
   }
 
-  std::string dir_;
-  std::unique_ptr<server::MlprodServer> server_;
   std::unique_ptr<client::MlprodClient> client_;
 };
 
@@ -89,7 +69,7 @@ TEST_F(ShutdownTest, InFlightCallFinishesWithinTheGraceAndNewCallsAreRefused) {
   grpc::StatusCode late = grpc::StatusCode::OK;
   for (int attempt = 0; attempt < 100 && late != grpc::StatusCode::UNAVAILABLE; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    late = ListDatasets(*NewClient()).error_code();
+    late = ListDatasets(*ShortClient()).error_code();
   }
   EXPECT_EQ(late, grpc::StatusCode::UNAVAILABLE);
 
@@ -117,14 +97,8 @@ TEST_F(ShutdownTest, CallsPastTheGraceAreCancelledAndLeaveNothing) {
   EXPECT_FALSE(upload.writer->Finish().ok());
 
   // Reopened, the data dir has no trace of the cancelled upload.
-  server_.reset();
-  server::ServerOptions options;
-  options.listen = "127.0.0.1:0";
-  options.data_dir = dir_ + "/data";
-  auto again = server::MlprodServer::Start(options);
-  ASSERT_TRUE(again.ok());
-  server_ = std::move(again).value();
-  auto c = NewClient();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto c = ShortClient();
   v1::ListDatasetsResponse list;
   auto context = c->NewContext();
   ASSERT_TRUE(c->datasets().ListDatasets(context.get(), {}, &list).ok());
