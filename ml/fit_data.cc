@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -84,8 +85,9 @@ Result<size_t> ReadRows(const Frame& frame, const Column* response,
 }
 
 Result<ParsedFormula> ParseModelFormula(const std::string& text,
-                                        const std::vector<std::string>& available, bool one_sided) {
-  if (!one_sided) return ParseFormula(text, available);
+                                        const std::vector<std::string>& available, bool one_sided,
+                                        const FormulaLimits& limits) {
+  if (!one_sided) return ParseFormula(text, available, limits);
   size_t first = text.find_first_not_of(" \t");
   if (first == std::string::npos || text[first] != '~')
     return Status::InvalidArgument(
@@ -94,7 +96,11 @@ Result<ParsedFormula> ParseModelFormula(const std::string& text,
   const std::string prefix = std::string(kNoResponse) + " ";
   std::vector<std::string> with_placeholder = available;
   with_placeholder.push_back(kNoResponseName);
-  Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder);
+  FormulaLimits prefixed = limits;  // the limit is on the user's text, not the placeholder
+  prefixed.max_length = limits.max_length > SIZE_MAX - prefix.size()
+                            ? SIZE_MAX
+                            : limits.max_length + prefix.size();
+  Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder, prefixed);
   if (parsed.ok()) return parsed;
   // Shift "formula position P" back to the user's text.
   std::string message = parsed.status().message();
@@ -268,7 +274,7 @@ Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
   MLPROD_ASSIGN_OR_RETURN(
       ParsedFormula parsed,
       ParseModelFormula(p.formula_text, j.at("parse_columns").get<std::vector<std::string>>(),
-                        one_sided));
+                        one_sided, kStoredFormulaLimits));
   if (!one_sided && parsed.response != j.at("response").get<std::string>())
     return Status::InvalidArgument("model response does not match its formula");
   MLPROD_ASSIGN_OR_RETURN(p.design, Design::Create(std::move(parsed), signature));

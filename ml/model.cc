@@ -134,7 +134,8 @@ Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
   for (const Column& c : frame.columns) available.push_back(c.name);
   const bool one_sided = KindIsOneSided(options.kind);
   MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
-                          ParseModelFormula(options.formula, available, one_sided));
+                          ParseModelFormula(options.formula, available, one_sided,
+                                            options.formula_limits));
   const Column* response = one_sided ? nullptr : frame.Find(parsed.response);
   if (other) {
     if (response != nullptr) MLPROD_RETURN_IF_ERROR(CheckKindResponse(options.kind, *response));

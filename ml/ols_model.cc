@@ -150,7 +150,8 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
     }
     MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
                             ParseFormula(j.at("formula").get<std::string>(),
-                                         j.at("parse_columns").get<std::vector<std::string>>()));
+                                         j.at("parse_columns").get<std::vector<std::string>>(),
+                                         kStoredFormulaLimits));
     if (parsed.response != j.at("response").get<std::string>())
       return Status::InvalidArgument("model response does not match its formula");
     MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));
