@@ -170,6 +170,22 @@ TEST(FormulaLimits, InteractionsPastTheTermLimitAreRefusedAtTheOperator) {
       << square.status().ToString();
 }
 
+TEST(FormulaLimits, DesignsWiderThanTheCapAreRefusedBeforeNamingTheirColumns) {
+  const std::vector<InputColumn> signature = {{"x", ColumnType::kNumeric, {}},
+                                              {"z", ColumnType::kNumeric, {}}};
+  auto design = [&](const std::string& text) -> Result<Design> {
+    MLPROD_ASSIGN_OR_RETURN(ParsedFormula f, ParseFormula(text, kColumns));
+    return Design::Create(std::move(f), signature);
+  };
+  // 1000^3 columns from 45 bytes: refused at the term, naming its position.
+  EXPECT_EQ(ErrorPosition(design("y ~ x + poly(x, 1000):ns(z, 1000):poly(z, 1000)")), 9);
+  // 256 * 256 = kMaxColumns exactly; the intercept would be one more.
+  auto at = design("y ~ 0 + poly(x, 256):poly(z, 256)");
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_EQ(at->cols(), Design::kMaxColumns);
+  EXPECT_EQ(ErrorPosition(design("y ~ poly(x, 256):poly(z, 256)")), 5);
+}
+
 TEST(FormulaLimits, RepeatedDotsOverAWideFrameParse) {
   std::vector<std::string> columns = {"y"};
   for (int i = 0; i < 2000; ++i) columns.push_back("c" + std::to_string(i));
@@ -245,6 +261,38 @@ TEST(FormulaLimits, StepwiseCandidatesMayBeLongerThanTheClientsFormula) {
   options.select = "backward";
   auto trained = Train(frame, options);
   ASSERT_TRUE(trained.ok()) << trained.status().ToString();
+}
+
+TEST(FormulaLimits, DeepExpressionsEvaluateAsEvalExprOverManyRows) {
+  // I(x + (x + (... + (x + z)))): 49 parentheses, each under a '+', height 99; over more rows
+  // than one evaluation block.
+  const std::string inner = Repeat("x + (", 49) + "x + z" + Repeat(")", 49);
+  auto parsed = ParseFormula("y ~ I(" + inner + ")", kColumns);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const Expr expr = parsed->variables[0].expr;
+  ASSERT_EQ(expr.height, 99);
+  const size_t n = 10000;
+  InputTable table;
+  table.rows = n;
+  table.columns.assign(2, std::vector<double>(n));
+  for (size_t r = 0; r < n; ++r) {
+    table.columns[0][r] = 0.25 * static_cast<double>(r);  // x
+    table.columns[1][r] = 1.0 / (1.0 + static_cast<double>(r));  // z
+  }
+  table.borrowed.assign(2, nullptr);
+  auto design = Design::Create(std::move(parsed).value(),
+                               {{"x", ColumnType::kNumeric, {}}, {"z", ColumnType::kNumeric, {}}});
+  ASSERT_TRUE(design.ok()) << design.status().ToString();
+  ASSERT_TRUE(design->Fit(table).ok());
+  auto columns = design->BuildColumns(table);
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  ASSERT_EQ(columns->cols(), 2u);  // intercept, the I() term
+  for (size_t r = 0; r < n; r += 997) {
+    const double expected = EvalExpr(expr, [&](const std::string& name) {
+      return table.columns[name == "x" ? 0 : 1][r];
+    });
+    EXPECT_EQ(columns->col(1)[r], expected) << "row " << r;
+  }
 }
 
 }  // namespace
