@@ -11,6 +11,7 @@
 #include "ml/design_matrix.h"
 #include "ml/fit_data.h"
 #include "ml/formula.h"
+#include "ml/json_depth.h"
 #include "ml/kmeans_model.h"
 #include "ml/linear_model.h"
 #include "ml/ols.h"
@@ -400,6 +401,9 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
 }
 
 Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes) {
+  if (JsonNestedDeeperThan(bytes, kMaxStoredJsonDepth))
+    return Status::DataLoss("not an mlprod model: JSON nested deeper than " +
+                            std::to_string(kMaxStoredJsonDepth) + " levels");
   // Dispatch on "kind"; OLS's own reader handles "ols" and every malformed document.
   nlohmann::json j =
       nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
