@@ -442,7 +442,8 @@ Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
     auto where = [&](const std::string& column) {
       return "row " + std::to_string(r + 1) + ", column '" + column + "': ";
     };
-    for (const auto& [key, value] : record) {
+    for (const auto& entry : record) {
+      const std::string& key = entry.first;  // clang 14 cannot capture a structured binding
       bool known = std::any_of(signature.begin(), signature.end(),
                                [&](const InputColumn& in) { return in.name == key; });
       if (!known) return Status::InvalidArgument(where(key) + "not an input of the model");
