@@ -549,6 +549,8 @@ class CsvStreamReader::Parser {
     return Status::Ok();
   }
 
+  void SetBlockRowsForTesting(size_t rows) { max_block_rows_ = std::max<size_t>(rows, 1); }
+
   Result<CsvColumns> Finish() {
     MLPROD_RETURN_IF_ERROR(CheckDelimiter());
     MLPROD_RETURN_IF_ERROR(Parse(pending_, /*last=*/true).status());
@@ -666,7 +668,7 @@ class CsvStreamReader::Parser {
     ++rows_;
     ++block_rows_;
     block_bytes_ += bytes;
-    if (block_rows_ == kBlockRows || block_bytes_ >= kBlockBytes) return EndBlock();
+    if (block_rows_ >= max_block_rows_ || block_bytes_ >= kBlockBytes) return EndBlock();
     return Status::Ok();
   }
 
@@ -878,6 +880,7 @@ class CsvStreamReader::Parser {
   std::vector<std::string> names_;
   std::vector<ColumnBuilder> builders_;
   std::vector<Block> blocks_;  // every block begun, the current one last
+  size_t max_block_rows_ = kBlockRows;
   size_t rows_ = 0;
   size_t block_rows_ = 0, block_bytes_ = 0;  // of the current block
 };
@@ -890,6 +893,10 @@ CsvStreamReader::~CsvStreamReader() = default;
 Status CsvStreamReader::Feed(std::string_view bytes) { return parser_->Feed(bytes); }
 
 Result<CsvColumns> CsvStreamReader::Finish() { return parser_->Finish(); }
+
+void CsvStreamReader::SetBlockRowsForTesting(size_t rows) {
+  parser_->SetBlockRowsForTesting(rows);
+}
 
 Status FrameSink::PutNumbers(size_t column, size_t first_row, const std::vector<double>& values) {
   return Put(&Slot(column).values, first_row, values);
