@@ -34,9 +34,10 @@ constexpr size_t kNoColumn = std::numeric_limits<size_t>::max();
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-// Bytes equal; inlined, as std::string_view's == is not always, on the per-cell paths.
+// Bytes equal; inlined, as std::string_view's == is not always, on the per-cell paths. An empty
+// view may have no data at all (a blank line's cell), and memcmp must not see a null pointer.
 inline bool SameBytes(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
 inline std::string_view Trim(std::string_view s) {
