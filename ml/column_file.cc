@@ -1,6 +1,7 @@
 #include "ml/column_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -151,16 +152,24 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
       next_row = first + rows;
     }
     if (next_row != frame.rows) return Corrupt("blocks do not cover every row");
-    if (numeric) continue;
-    const std::vector<int32_t> remap = meta.at("remap").get<std::vector<int32_t>>();
-    for (int32_t& code : col.codes) {
-      if (code < 0) continue;
-      if (static_cast<size_t>(code) >= remap.size() || remap[code] < 0 ||
-          static_cast<size_t>(remap[code]) >= col.levels.size()) {
-        return Corrupt("a code outside the levels of '" + col.name + "'");
+    size_t missing = 0;  // must agree with the footer: describe and training trust it
+    if (numeric) {
+      for (double v : col.values) missing += std::isnan(v) ? 1 : 0;
+    } else {
+      const std::vector<int32_t> remap = meta.at("remap").get<std::vector<int32_t>>();
+      for (int32_t& code : col.codes) {
+        if (code == -1) {  // the one spelling of a missing cell
+          ++missing;
+          continue;
+        }
+        if (code < 0 || static_cast<size_t>(code) >= remap.size() || remap[code] < 0 ||
+            static_cast<size_t>(remap[code]) >= col.levels.size()) {
+          return Corrupt("a code outside the levels of '" + col.name + "'");
+        }
+        code = remap[code];
       }
-      code = remap[code];
     }
+    if (missing != col.missing) return Corrupt("the missing count of '" + col.name + "'");
   }
   return frame;
 }

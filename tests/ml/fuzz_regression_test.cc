@@ -3,9 +3,13 @@
 // behaviour here and catch the UB again in a sanitizer build (the asan and fuzz presets).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "ml/column_file.h"
 #include "ml/csv_reader.h"
 
 namespace mlprod::ml {
@@ -22,6 +26,62 @@ TEST(FuzzRegression, BlankLinesAmongTextCellsAreMissingCells) {
   EXPECT_EQ(g.levels, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(g.codes, (std::vector<int32_t>{0, -1, -1, 1, 0}));
   EXPECT_EQ(g.missing, 2u);
+}
+
+// The column file of `csv`, as the server stores an upload.
+std::string ColumnFileOf(std::string_view csv) {
+  std::string file;
+  ColumnFileWriter writer([&](std::string_view bytes) {
+    file.append(bytes);
+    return Status::Ok();
+  });
+  CsvStreamReader reader(CsvOptions{}, &writer, [&](uint64_t offset, size_t length, std::string*) {
+    return Result<std::string_view>(csv.substr(offset, length));
+  });
+  EXPECT_TRUE(reader.Feed(csv).ok());
+  Result<CsvColumns> layout = reader.Finish();
+  EXPECT_TRUE(layout.ok() && writer.Finish(*layout).ok());
+  return file;
+}
+
+Result<Frame> ReadBack(const std::string& file) {
+  return ReadColumnFile(
+      [&](uint64_t offset, size_t length, char* out) {
+        if (offset > file.size() || length > file.size() - offset)
+          return Status::DataLoss("read past the end");
+        std::memcpy(out, file.data() + offset, length);
+        return Status::Ok();
+      },
+      file.size());
+}
+
+// Where the footer says column `column`'s cells of the first block start.
+uint64_t PartOffset(const std::string& file, size_t column) {
+  uint64_t footer_size;
+  std::memcpy(&footer_size, file.data() + file.size() - 16, 8);
+  const auto footer = nlohmann::json::parse(file.substr(file.size() - 16 - footer_size, footer_size));
+  return footer.at("blocks").at(0).at("parts").at(column).at(0).get<uint64_t>();
+}
+
+// column_file_fuzzer: a code below -1 passed as a missing cell (every reader tests code < 0), so
+// the frame's missing count disagreed with its cells. Only -1 means missing; the rest is damage.
+TEST(FuzzRegression, ColumnFileCodesBelowMinusOneAreDataLoss) {
+  std::string file = ColumnFileOf("x,g\n1,a\n2,b\n3,a\n");
+  ASSERT_TRUE(ReadBack(file).ok());
+  const int32_t garbage = -842268671;
+  std::memcpy(&file[PartOffset(file, 1) + 4], &garbage, 4);
+  Result<Frame> read = ReadBack(file);
+  EXPECT_EQ(read.status().code(), StatusCode::kDataLoss) << read.status().ToString();
+}
+
+// column_file_fuzzer (the invariant added with the fix above): a cell turned NaN by damage made a
+// missing cell the footer does not count; training and describe trust that count.
+TEST(FuzzRegression, ColumnFileMissingCountMustMatchTheCells) {
+  std::string file = ColumnFileOf("x,g\n1,a\n2,b\n3,a\n");
+  const double nan = std::nan("");
+  std::memcpy(&file[PartOffset(file, 0) + 8], &nan, 8);
+  Result<Frame> read = ReadBack(file);
+  EXPECT_EQ(read.status().code(), StatusCode::kDataLoss) << read.status().ToString();
 }
 
 }  // namespace
