@@ -282,6 +282,8 @@ Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
     return Status::InvalidArgument("model terms do not match its formula");
   if (j.contains("transforms"))
     MLPROD_RETURN_IF_ERROR(p.design.RestoreState(j.at("transforms").dump()));
+  if (!p.design.fitted())  // models from before "transforms" had no poly()/ns() terms
+    return Status::InvalidArgument("model lacks the state of its poly()/ns() terms");
   for (const json& v : j.at("imputation")) p.imputation.push_back(JsonNumberOr(v));
   if (p.imputation.size() != signature.size())
     return Status::InvalidArgument("model imputation values do not match its signature");

@@ -159,6 +159,8 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       return Status::InvalidArgument("model terms do not match its formula");
     if (j.contains("transforms"))
       MLPROD_RETURN_IF_ERROR(design.RestoreState(j.at("transforms").dump()));
+    if (!design.fitted())  // models from before "transforms" had no poly()/ns() terms
+      return Status::InvalidArgument("model lacks the state of its poly()/ns() terms");
     const size_t p = design.cols();
     std::vector<double> imputation;
     for (const json& v : j.at("imputation")) imputation.push_back(NumberOr(v));

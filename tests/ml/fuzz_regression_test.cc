@@ -11,6 +11,7 @@
 
 #include "ml/column_file.h"
 #include "ml/csv_reader.h"
+#include "ml/model.h"
 
 namespace mlprod::ml {
 namespace {
@@ -82,6 +83,27 @@ TEST(FuzzRegression, ColumnFileMissingCountMustMatchTheCells) {
   std::memcpy(&file[PartOffset(file, 0) + 8], &nan, 8);
   Result<Frame> read = ReadBack(file);
   EXPECT_EQ(read.status().code(), StatusCode::kDataLoss) << read.status().ToString();
+}
+
+// model_fuzzer: a model whose "transforms" key was lost loaded as a model with unfitted poly()
+// and ns() terms: it passed RegisterModel's load check, then failed every prediction.
+TEST(FuzzRegression, ModelsWithoutTheirBasisStateDoNotLoad) {
+  auto frame = ReadCsv("y,x,z\n1,1,5\n3,2,3\n2,3,8\n5,4,1\n4,5,9\n7,6,2\n6,7,7\n9,8,4\n", {});
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  for (const char* kind : {"ols", "ridge"}) {
+    TrainOptions options;
+    options.kind = kind;
+    options.formula = "y ~ poly(x, 2) + ns(z, 2)";
+    if (options.kind == "ridge") options.params = {{"lambda", "0.5"}};
+    auto trained = Train(*frame, options);
+    ASSERT_TRUE(trained.ok()) << kind << ": " << trained.status().ToString();
+    auto json = nlohmann::json::parse(trained->model->Serialize());
+    ASSERT_TRUE(DeserializeModel(json.dump()).ok()) << kind;
+    json.erase("transforms");
+    auto loaded = DeserializeModel(json.dump());
+    EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument)
+        << kind << ": " << loaded.status().ToString();
+  }
 }
 
 }  // namespace
