@@ -407,8 +407,9 @@ Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes) {
   // Dispatch on "kind"; OLS's own reader handles "ols" and every malformed document.
   nlohmann::json j =
       nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  // Comparisons, not j.value("format", ""): value() throws when the key holds another type.
   if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j["kind"].is_string() ||
-      j.value("format", "") != "mlprod-model")
+      !j.contains("format") || j["format"] != "mlprod-model")
     return DeserializeOlsModel(bytes);
   const std::string kind = j["kind"].get<std::string>();
   if (kind == "ols") return DeserializeOlsModel(bytes);

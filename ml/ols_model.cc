@@ -132,7 +132,8 @@ std::string OlsModel::Serialize() const {
 
 Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes) {
   json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat)
+  // A comparison, not j.value("format", ""): value() throws when the key holds another type.
+  if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != kFormat)
     return Status::DataLoss("not an mlprod model");
   try {
     if (j.at("format_version").get<int>() != kFormatVersion)

@@ -106,5 +106,17 @@ TEST(FuzzRegression, ModelsWithoutTheirBasisStateDoNotLoad) {
   }
 }
 
+// model_fuzzer: a blob whose "format" is not a string threw nlohmann's type_error out of
+// DeserializeModel (j.value("format", "") throws on a type mismatch), ending the process.
+TEST(FuzzRegression, ModelsWhoseFormatIsNotAStringAreDataLoss) {
+  for (const char* format : {"1", "null", "[\"mlprod-model\"]", "{}"}) {
+    for (const char* kind : {"ols", "lasso", "kmeans"}) {
+      const std::string bytes = std::string("{\"format\":") + format + ",\"kind\":\"" + kind + "\"}";
+      auto loaded = DeserializeModel(bytes);
+      EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss) << bytes;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mlprod::ml
