@@ -9,9 +9,9 @@
 namespace mlprod::ml {
 
 // The deepest nesting any FormulaLimits allows: a larger max_depth acts as this one, so that no
-// flag value brings the stack overflow back. The parser spends 4 to 7 frames, 2 to 4 KiB of
-// stack, per level (a Release build parses 500 levels in 2 MiB but not in 1 MiB), so 256 levels
-// take about 1 MiB, an eighth of the 8 MiB stack of the server's threads.
+// flag value brings the stack overflow back. The parser spends 4 to 7 frames per level, 2 to
+// 4 KiB of stack in a Release build and 8 to 16 KiB under ASan, so 256 levels take about 1 MiB
+// (4 MiB under ASan) of the 8 MiB stack of the server's threads (tests/ml/formula_limits_test).
 inline constexpr int kMaxFormulaDepth = 256;
 
 struct FormulaLimits {

@@ -2,7 +2,9 @@
 // naming the character position, whatever its size (a filter nested 20 000 levels used to
 // overflow the server's stack; issue 10).
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <functional>
 #include <string>
 
 #include "server/run_filter.h"
@@ -26,6 +28,35 @@ int ErrorPosition(const Result<T>& result) {
   if (at == std::string::npos) return -1;
   return std::stoi(m.substr(at + 12));
 }
+
+// Runs `fn` on a thread with a stack of `bytes`: overflowing it crashes the test.
+void OnStackOf(size_t bytes, const std::function<void()>& fn) {
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, bytes), 0);
+  pthread_t thread;
+  auto run = [](void* f) -> void* {
+    (*static_cast<const std::function<void()>*>(f))();
+    return nullptr;
+  };
+  ASSERT_EQ(pthread_create(&thread, &attr, run, const_cast<std::function<void()>*>(&fn)), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+}
+
+// The stack a parse at the ceiling may use: a quarter of the server threads' 8 MiB, or all of
+// it under ASan, whose frames are four times larger.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kParseStack = 8 << 20;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr size_t kParseStack = 8 << 20;
+#else
+constexpr size_t kParseStack = 2 << 20;
+#endif
+#else
+constexpr size_t kParseStack = 2 << 20;
+#endif
 
 RunFilterLimits LongerThanAnyTest() {
   RunFilterLimits limits;
@@ -90,6 +121,20 @@ TEST(RunFilterLimits, DepthLimitIsConfigurableUpToTheCeiling) {
   limits.max_depth = 1 << 30;  // acts as kMaxRunFilterDepth
   EXPECT_TRUE(RunFilter::Parse(Nested(kMaxRunFilterDepth), limits).ok());
   EXPECT_EQ(ErrorPosition(RunFilter::Parse(Nested(100000), limits)), kMaxRunFilterDepth + 1);
+}
+
+TEST(RunFilterLimits, TheCeilingFitsTheServerThreadsStack) {
+  const std::string parens = Nested(kMaxRunFilterDepth);
+  const std::string nots = Repeat("NOT ", kMaxRunFilterDepth) + kComparison;
+  bool parsed = false;
+  OnStackOf(kParseStack, [&] {
+    RunFilterLimits limits = LongerThanAnyTest();
+    limits.max_depth = kMaxRunFilterDepth;
+    auto a = RunFilter::Parse(parens, limits);
+    auto b = RunFilter::Parse(nots, limits);
+    parsed = a.ok() && b.ok() && a->Matches(RunWithRmse(2)) && b->Matches(RunWithRmse(2));
+  });
+  EXPECT_TRUE(parsed);
 }
 
 TEST(RunFilterLimits, TenMegabytesAreRefusedAtTheFirstCharacterOverTheLength) {
