@@ -107,6 +107,11 @@ std::string FormatNumber(double x) {
     if (std::strtod(buf, nullptr) == x) break;
   }
   std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, x);
+  // Rounded to 15 digits, the value may end in zeros, which R drops (1.2222222222222e+20 for
+  // 122222222222220222222): the label then reads back to a number printed the same way.
+  const int sign = buf[0] == '-' ? 1 : 0;  // buf is "[-]d.ddd...e+XX"
+  while (digits > 1 && buf[sign + digits] == '0') --digits;
+  std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, x);
   std::string sci = buf;
   // R writes at least two exponent digits: 1e+05; printf already does.
   size_t e = sci.find('e');

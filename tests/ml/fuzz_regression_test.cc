@@ -11,6 +11,7 @@
 
 #include "ml/column_file.h"
 #include "ml/csv_reader.h"
+#include "ml/formula.h"
 #include "ml/model.h"
 
 namespace mlprod::ml {
@@ -116,6 +117,20 @@ TEST(FuzzRegression, ModelsWhoseFormatIsNotAStringAreDataLoss) {
       EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss) << bytes;
     }
   }
+}
+
+// formula_fuzzer: a constant that needs all 15 digits and rounds to a trailing zero kept the
+// zero ("1.22222222222220e+20"), which R drops; the label read back printed differently, so a
+// stepwise candidate's terms did not match its parent's.
+TEST(FuzzRegression, NumbersInLabelsDropTrailingZerosAsR) {
+  auto f = ParseFormula("y ~ I(x^122222222222220222222) + I(x * 0.100000000000000001)",
+                        {"y", "x"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->variables[0].label, "I(x^1.2222222222222e+20)");
+  EXPECT_EQ(f->variables[1].label, "I(x * 0.1)");
+  auto again = ParseFormula("y ~ " + f->variables[0].label, {"y", "x"});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->variables[0].label, f->variables[0].label);
 }
 
 }  // namespace
