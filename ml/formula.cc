@@ -11,6 +11,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "ml/scoped_depth.h"
+
 namespace mlprod::ml {
 namespace {
 
@@ -147,18 +149,6 @@ class TermList {
   std::set<std::vector<int>> index_;
 };
 
-// One level of nesting, held while the parser is inside it (see FormulaLimits::max_depth).
-class Level {
- public:
-  explicit Level(int* depth) : depth_(depth) { ++*depth_; }
-  ~Level() { --*depth_; }
-  Level(const Level&) = delete;
-  Level& operator=(const Level&) = delete;
-
- private:
-  int* depth_;
-};
-
 class Parser {
  public:
   Parser(std::vector<Token> tokens, const std::vector<std::string>& available,
@@ -209,13 +199,13 @@ class Parser {
     return it->second;
   }
 
-  // The depth check at the token that opened the current Level.
+  // The depth check at the token that opened the current level.
   Status CheckDepth(int position) const {
     if (depth_ <= max_depth_) return Status::Ok();
     return PositionError(position, "nested deeper than " + std::to_string(max_depth_) + " levels");
   }
   // An expression node over `args`, refused when it would nest the expression deeper than the
-  // limit (a chain a + b + c nests without the parser recursing, so Level alone cannot see it).
+  // limit (a chain a + b + c nests without the parser recursing, so ScopedDepth cannot see it).
   Result<Expr> MakeNode(Expr::Op op, int position, int error_position, std::vector<Expr> args,
                         std::string name = "") {
     Expr e{op, 0, std::move(name), position, std::move(args)};
@@ -252,7 +242,7 @@ class Parser {
   const int max_depth_;
   const size_t max_terms_;
   size_t pos_ = 0;
-  int depth_ = 0;             // levels open (see Level)
+  int depth_ = 0;             // levels open (ScopedDepth; see FormulaLimits::max_depth)
   int expression_base_ = 0;   // depth_ where the expression being parsed begins
   ParsedFormula formula_;
   std::unordered_map<std::string, int> variable_index_;  // label -> index into variables
@@ -398,7 +388,7 @@ Result<Parser::TermSet> Parser::ParseAtom() {
     return set;
   }
   if (AtOp("(")) {
-    Level level(&depth_);
+    ScopedDepth level(&depth_);
     MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
     Next();
     MLPROD_ASSIGN_OR_RETURN(set, ParseSum(false));
@@ -408,7 +398,7 @@ Result<Parser::TermSet> Parser::ParseAtom() {
   if (t.kind != Tok::kName) return PositionError(t.position, "expected a term" + Found());
   Next();
   if (!t.quoted && AtOp("(")) {
-    Level level(&depth_);
+    ScopedDepth level(&depth_);
     MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
     // The call's level holds its argument's nodes; for log/exp/sqrt the kCall node is that level.
     const bool call_node = t.text == "log" || t.text == "exp" || t.text == "sqrt";
@@ -549,7 +539,7 @@ Result<Expr> Parser::ParseMulDiv() {
 
 Result<Expr> Parser::ParseUnary() {
   if (AtOp("-") || AtOp("+")) {
-    Level level(&depth_);
+    ScopedDepth level(&depth_);
     const Token& op = Next();
     MLPROD_RETURN_IF_ERROR(CheckDepth(op.position));
     MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseUnary());
@@ -562,7 +552,7 @@ Result<Expr> Parser::ParseUnary() {
 Result<Expr> Parser::ParsePower() {
   MLPROD_ASSIGN_OR_RETURN(Expr base, ParsePrimary());
   if (!AtOp("^")) return base;
-  Level level(&depth_);
+  ScopedDepth level(&depth_);
   const int op_position = Next().position;
   MLPROD_RETURN_IF_ERROR(CheckDepth(op_position));
   MLPROD_ASSIGN_OR_RETURN(Expr exponent, ParseUnary());  // right-associative, allows x^-1
@@ -581,7 +571,7 @@ Result<Expr> Parser::ParsePrimary() {
     return Expr{Expr::Op::kNumber, v, "", t.position, {}};
   }
   if (t.kind == Tok::kOp && t.text == "(") {
-    Level level(&depth_);
+    ScopedDepth level(&depth_);
     MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
     MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseArith());
     MLPROD_RETURN_IF_ERROR(Expect(")"));
@@ -591,7 +581,7 @@ Result<Expr> Parser::ParsePrimary() {
     if (!t.quoted && AtOp("(")) {
       if (t.text != "log" && t.text != "exp" && t.text != "sqrt")
         return PositionError(t.position, "unknown function '" + t.text + "'");
-      Level level(&depth_);
+      ScopedDepth level(&depth_);
       MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
       Next();
       MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseArith());

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <optional>
 
+#include "ml/scoped_depth.h"
+
 namespace mlprod::server {
 namespace run_filter_internal {
 
@@ -274,18 +276,6 @@ struct Token {
   size_t offset = 0;  // byte offset in the expression
 };
 
-// One level of nesting, held while the parser is inside it (see RunFilterLimits::max_depth).
-class Level {
- public:
-  explicit Level(int* depth) : depth_(depth) { ++*depth_; }
-  ~Level() { --*depth_; }
-  Level(const Level&) = delete;
-  Level& operator=(const Level&) = delete;
-
- private:
-  int* depth_;
-};
-
 class Parser {
  public:
   Parser(std::string_view expr, const char* what, const RunFilterLimits& limits)
@@ -452,7 +442,7 @@ class Parser {
     return std::shared_ptr<const Node>(node);
   }
 
-  // The depth check at the token that opened the current Level.
+  // The depth check at the token that opened the current level.
   Status CheckDepth(size_t offset) const {
     if (depth_ <= max_depth_) return Status::Ok();
     return Error(offset, "nested deeper than " + std::to_string(max_depth_) + " levels");
@@ -460,7 +450,7 @@ class Parser {
 
   Result<std::shared_ptr<const Node>> ParseUnary() {
     if (IsKeyword("NOT")) {
-      Level level(&depth_);
+      ml::ScopedDepth level(&depth_);
       MLPROD_RETURN_IF_ERROR(CheckDepth(Next().offset));
       MLPROD_ASSIGN_OR_RETURN(auto child, ParseUnary());
       auto node = std::make_shared<Node>();
@@ -469,7 +459,7 @@ class Parser {
       return std::shared_ptr<const Node>(node);
     }
     if (Peek().type == Token::Type::kLParen) {
-      Level level(&depth_);
+      ml::ScopedDepth level(&depth_);
       const size_t open = Next().offset;
       MLPROD_RETURN_IF_ERROR(CheckDepth(open));
       MLPROD_ASSIGN_OR_RETURN(auto inner, ParseOr());
@@ -644,7 +634,7 @@ class Parser {
   const int max_depth_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
-  int depth_ = 0;  // levels open (see Level)
+  int depth_ = 0;  // levels open (ScopedDepth; see RunFilterLimits::max_depth)
 };
 
 }  // namespace run_filter_internal

@@ -2,9 +2,7 @@
 // position, whatever its size or shape, and never reaches a recursion deeper than the cap (a
 // formula nested 20 000 levels used to overflow the server's stack; issue 10).
 #include <gtest/gtest.h>
-#include <pthread.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +10,7 @@
 #include "ml/fit_data.h"
 #include "ml/formula.h"
 #include "ml/model.h"
+#include "tests/thread_stack.h"
 
 namespace mlprod::ml {
 namespace {
@@ -45,35 +44,6 @@ FormulaLimits Unbounded(int max_depth = FormulaLimits{}.max_depth) {
   limits.max_depth = max_depth;
   return limits;
 }
-
-// Runs `fn` on a thread with a stack of `bytes`: overflowing it crashes the test.
-void OnStackOf(size_t bytes, const std::function<void()>& fn) {
-  pthread_attr_t attr;
-  ASSERT_EQ(pthread_attr_init(&attr), 0);
-  ASSERT_EQ(pthread_attr_setstacksize(&attr, bytes), 0);
-  pthread_t thread;
-  auto run = [](void* f) -> void* {
-    (*static_cast<const std::function<void()>*>(f))();
-    return nullptr;
-  };
-  ASSERT_EQ(pthread_create(&thread, &attr, run, const_cast<std::function<void()>*>(&fn)), 0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-}
-
-// The stack a parse at the ceiling may use: a quarter of the server threads' 8 MiB, or all of
-// it under ASan, whose frames are four times larger.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr size_t kParseStack = 8 << 20;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr size_t kParseStack = 8 << 20;
-#else
-constexpr size_t kParseStack = 2 << 20;
-#endif
-#else
-constexpr size_t kParseStack = 2 << 20;
-#endif
 
 // "y ~ " then n parentheses around x: the k-th '(' is at position 4 + k.
 std::string NestedTerm(size_t n) { return "y ~ " + Repeat("(", n) + "x" + Repeat(")", n); }
@@ -161,7 +131,7 @@ TEST(FormulaLimits, TheCeilingFitsTheServerThreadsStack) {
   const std::string expression =
       "y ~ I(" + Repeat("(", kMaxFormulaDepth - 1) + "x" + Repeat(")", kMaxFormulaDepth - 1) + ")";
   bool parsed = false;
-  OnStackOf(kParseStack, [&] {
+  testutil::OnStackOf(testutil::kParseStack, [&] {
     const FormulaLimits limits = Unbounded(kMaxFormulaDepth);
     parsed = ParseFormula(terms, kColumns, limits).ok() &&
              ParseFormula(expression, kColumns, limits).ok();

@@ -2,12 +2,11 @@
 // naming the character position, whatever its size (a filter nested 20 000 levels used to
 // overflow the server's stack; issue 10).
 #include <gtest/gtest.h>
-#include <pthread.h>
 
-#include <functional>
 #include <string>
 
 #include "server/run_filter.h"
+#include "tests/thread_stack.h"
 
 namespace mlprod::server {
 namespace {
@@ -28,35 +27,6 @@ int ErrorPosition(const Result<T>& result) {
   if (at == std::string::npos) return -1;
   return std::stoi(m.substr(at + 12));
 }
-
-// Runs `fn` on a thread with a stack of `bytes`: overflowing it crashes the test.
-void OnStackOf(size_t bytes, const std::function<void()>& fn) {
-  pthread_attr_t attr;
-  ASSERT_EQ(pthread_attr_init(&attr), 0);
-  ASSERT_EQ(pthread_attr_setstacksize(&attr, bytes), 0);
-  pthread_t thread;
-  auto run = [](void* f) -> void* {
-    (*static_cast<const std::function<void()>*>(f))();
-    return nullptr;
-  };
-  ASSERT_EQ(pthread_create(&thread, &attr, run, const_cast<std::function<void()>*>(&fn)), 0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-}
-
-// The stack a parse at the ceiling may use: a quarter of the server threads' 8 MiB, or all of
-// it under ASan, whose frames are four times larger.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr size_t kParseStack = 8 << 20;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr size_t kParseStack = 8 << 20;
-#else
-constexpr size_t kParseStack = 2 << 20;
-#endif
-#else
-constexpr size_t kParseStack = 2 << 20;
-#endif
 
 RunFilterLimits LongerThanAnyTest() {
   RunFilterLimits limits;
@@ -127,7 +97,7 @@ TEST(RunFilterLimits, TheCeilingFitsTheServerThreadsStack) {
   const std::string parens = Nested(kMaxRunFilterDepth);
   const std::string nots = Repeat("NOT ", kMaxRunFilterDepth) + kComparison;
   bool parsed = false;
-  OnStackOf(kParseStack, [&] {
+  testutil::OnStackOf(testutil::kParseStack, [&] {
     RunFilterLimits limits = LongerThanAnyTest();
     limits.max_depth = kMaxRunFilterDepth;
     auto a = RunFilter::Parse(parens, limits);
