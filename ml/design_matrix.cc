@@ -263,8 +263,13 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
       used[v] = true;
       Status status;
       ForEachColumn(var.expr, [&](const std::string& name, int position) {
+        if (!status.ok()) return;
         auto it = d.input_index_.find(name);
-        if (it == d.input_index_.end() || !status.ok()) return;
+        if (it == d.input_index_.end()) {  // a stored model's signature may not match its formula
+          status = Status::InvalidArgument("formula position " + std::to_string(position) +
+                                           ": column '" + name + "' has no type");
+          return;
+        }
         const InputColumn& in = d.signature_[it->second];
         const std::string where = "formula position " + std::to_string(position) + ": column '" +
                                   name + "' is " + std::string(ColumnTypeName(in.type));
@@ -286,10 +291,6 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
         }
       });
       MLPROD_RETURN_IF_ERROR(status);
-      if ((var.IsColumn() || var.kind == Variable::Kind::kContrast) &&
-          !d.input_index_.count(var.expr.name))
-        return Status::InvalidArgument("formula position " + std::to_string(var.expr.position) +
-                                       ": column '" + var.expr.name + "' has no type");
       if (factor_input[v] >= 0) continue;
       d.numeric_vars_.push_back(v);
       d.var_offset_[v] = d.value_slots_;

@@ -133,5 +133,30 @@ TEST(FuzzRegression, NumbersInLabelsDropTrailingZerosAsR) {
   EXPECT_EQ(again->variables[0].label, f->variables[0].label);
 }
 
+// model_fuzzer: a model whose signature does not name a column its formula computes with
+// (poly(z, 2) over a signature of "zz") loaded; predicting then looked the column up with
+// std::map::at, which threw, and its own serialisation did not load.
+TEST(FuzzRegression, ModelsWhoseSignatureLacksAFormulaColumnDoNotLoad) {
+  auto frame = ReadCsv("y,x,z\n1,1,5\n3,2,3\n2,3,8\n5,4,1\n4,5,9\n7,6,2\n6,7,7\n9,8,4\n", {});
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  for (const char* formula : {"y ~ poly(z, 2) + x", "y ~ I(z^2) + x", "y ~ log(z) + x"}) {
+    for (const char* kind : {"ols", "elasticnet"}) {
+      TrainOptions options;
+      options.kind = kind;
+      options.formula = formula;
+      if (options.kind == "elasticnet") options.params = {{"lambda", "0.2"}, {"alpha", "0.5"}};
+      auto trained = Train(*frame, options);
+      ASSERT_TRUE(trained.ok()) << kind << ": " << trained.status().ToString();
+      auto json = nlohmann::json::parse(trained->model->Serialize());
+      for (auto& in : json.at("signature")) {
+        if (in.at("name") == "z") in["name"] = "zz";
+      }
+      auto loaded = DeserializeModel(json.dump());
+      EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument)
+          << kind << " " << formula << ": " << loaded.status().ToString();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mlprod::ml
