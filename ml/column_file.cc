@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
+
+#include "ml/stored_json.h"
 
 namespace mlprod::ml {
 namespace {
@@ -103,11 +107,24 @@ Status ReadPart(const ReadAt& read, uint64_t limit, uint64_t offset, size_t rows
   return read(offset, bytes, reinterpret_cast<char*>(out));
 }
 
+// A count or offset of the footer: an integer in [0, hi] (get<size_t>() would cast a float such
+// as 1e300 with undefined behaviour, and wrap a negative one).
+Result<size_t> Count(const nlohmann::json& value, uint64_t hi, const char* what) {
+  const std::optional<int64_t> v =
+      JsonInteger(value, 0, static_cast<int64_t>(std::min<uint64_t>(hi, INT64_MAX)));
+  if (!v) return Corrupt(std::string("footer: ") + what);
+  return static_cast<size_t>(*v);
+}
+
 Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint64_t data_end,
                          const std::vector<std::string>* only) {
   Frame frame;
-  frame.rows = footer.at("rows").get<size_t>();
   const nlohmann::json& columns = footer.at("columns");
+  // Each column keeps at least 4 bytes a row in the data: a larger count is damage, which
+  // would otherwise be allocated (and zeroed) before the blocks are checked.
+  MLPROD_ASSIGN_OR_RETURN(
+      frame.rows,
+      Count(footer.at("rows"), columns.empty() ? 0 : data_end / sizeof(int32_t), "row count"));
   std::vector<size_t> wanted;  // file column of each frame column
   for (size_t c = 0; c < columns.size(); ++c) {
     const std::string name = columns[c].at("name").get<std::string>();
@@ -131,7 +148,7 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
     const Result<ColumnType> type = ParseColumnType(meta.at("type").get<std::string>());
     if (!type.ok()) return Corrupt(type.status().message());
     col.type = *type;
-    col.missing = meta.at("missing").get<size_t>();
+    MLPROD_ASSIGN_OR_RETURN(col.missing, Count(meta.at("missing"), frame.rows, "missing count"));
     col.levels = meta.at("levels").get<std::vector<std::string>>();
     const bool numeric = col.type == ColumnType::kNumeric;
     if (numeric) {
@@ -141,12 +158,13 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
     }
     size_t next_row = 0;
     for (const nlohmann::json& block : blocks) {
-      const size_t first = block.at("first_row").get<size_t>();
-      const size_t rows = block.at("rows").get<size_t>();
+      MLPROD_ASSIGN_OR_RETURN(const size_t first,
+                              Count(block.at("first_row"), frame.rows, "block start"));
+      MLPROD_ASSIGN_OR_RETURN(const size_t rows, Count(block.at("rows"), frame.rows, "block rows"));
       const nlohmann::json& part = block.at("parts").at(c);
       if (first != next_row || rows > frame.rows - first) return Corrupt("blocks do not tile");
       if ((part.at(1).get<std::string>() == "f64") != numeric) return Corrupt("part type");
-      const uint64_t offset = part.at(0).get<uint64_t>();
+      MLPROD_ASSIGN_OR_RETURN(const uint64_t offset, Count(part.at(0), data_end, "block offset"));
       MLPROD_RETURN_IF_ERROR(numeric ? ReadPart(read, data_end, offset, rows, &col.values[first])
                                      : ReadPart(read, data_end, offset, rows, &col.codes[first]));
       next_row = first + rows;
@@ -156,7 +174,12 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
     if (numeric) {
       for (double v : col.values) missing += std::isnan(v) ? 1 : 0;
     } else {
-      const std::vector<int32_t> remap = meta.at("remap").get<std::vector<int32_t>>();
+      std::vector<int32_t> remap;
+      for (const nlohmann::json& r : meta.at("remap")) {
+        const std::optional<int64_t> level = JsonInteger(r, 0, INT32_MAX);
+        if (!level) return Corrupt("footer: a level code of '" + col.name + "'");
+        remap.push_back(static_cast<int32_t>(*level));
+      }
       for (int32_t& code : col.codes) {
         if (code == -1) {  // the one spelling of a missing cell
           ++missing;

@@ -259,7 +259,7 @@ Result<InputTable> PipelineInputs(const Pipeline& pipeline, const Frame& rows) {
 }
 
 Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
-  if (j.at("format_version").get<int>() != kFormatVersion)
+  if (j.at("format_version") != kFormatVersion)  // not get<int>(): 1e300 would not fit
     return Status::InvalidArgument("unsupported model format version " +
                                    j.at("format_version").dump());
   Pipeline p;

@@ -11,7 +11,7 @@
 #include "ml/design_matrix.h"
 #include "ml/fit_data.h"
 #include "ml/formula.h"
-#include "ml/json_depth.h"
+#include "ml/stored_json.h"
 #include "ml/kmeans_model.h"
 #include "ml/linear_model.h"
 #include "ml/ols.h"

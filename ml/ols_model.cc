@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "ml/stored_json.h"
 
 namespace mlprod::ml {
 namespace {
@@ -136,7 +140,7 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
   if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != kFormat)
     return Status::DataLoss("not an mlprod model");
   try {
-    if (j.at("format_version").get<int>() != kFormatVersion)
+    if (j.at("format_version") != kFormatVersion)  // not get<int>(): 1e300 would not fit
       return Status::InvalidArgument("unsupported model format version " +
                                      j.at("format_version").dump());
     if (j.at("kind").get<std::string>() != "ols")
@@ -179,7 +183,9 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       fit.kept.push_back(static_cast<int>(c));
     }
     fit.rank = fit.kept.size();
-    fit.n = j.at("n_obs").get<size_t>();
+    const std::optional<int64_t> n_obs = JsonInteger(j.at("n_obs"), 0, INT64_MAX);
+    if (!n_obs) return Status::InvalidArgument("model n_obs is not a count");
+    fit.n = static_cast<size_t>(*n_obs);
     fit.rss = NumberOr(j.at("rss"));
     fit.sigma = NumberOr(j.at("sigma"));
     fit.df_residual = NumberOr(j.at("df_residual"));

@@ -1,9 +1,12 @@
-// JsonNestedDeeperThan and the model reader that relies on it: a stored model corrupted into
-// deeply nested JSON is refused, where nlohmann's recursive dump() would overflow the stack.
-#include "ml/json_depth.h"
+// JsonNestedDeeperThan and JsonInteger, and the model reader that relies on the first: a stored
+// model corrupted into deeply nested JSON is refused, where nlohmann's recursive dump() would
+// overflow the stack.
+#include "ml/stored_json.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ml/model.h"
@@ -20,6 +23,20 @@ TEST(JsonDepth, CountsArraysAndObjectsOutsideStrings) {
   EXPECT_FALSE(JsonNestedDeeperThan(R"(["[[[[", "\"[[[[", "\\", {"k]": "{{"}])", 2));
   EXPECT_TRUE(JsonNestedDeeperThan(R"(["\\", [[]]])", 2));
   EXPECT_TRUE(JsonNestedDeeperThan(std::string(100000, '[') + std::string(100000, ']'), 64));
+}
+
+TEST(JsonInteger, AcceptsOnlyIntegersInRange) {
+  using nlohmann::json;
+  EXPECT_EQ(JsonInteger(json(5), 0, 10), 5);
+  EXPECT_EQ(JsonInteger(json(-1), -1, 10), -1);
+  EXPECT_EQ(JsonInteger(json(uint64_t{1} << 63), 0, INT64_MAX), std::nullopt);
+  EXPECT_EQ(JsonInteger(json(11), 0, 10), std::nullopt);
+  EXPECT_EQ(JsonInteger(json(-1), 0, 10), std::nullopt);
+  EXPECT_EQ(JsonInteger(json(3.0), 0, 10), std::nullopt);  // written as an integer, read as one
+  EXPECT_EQ(JsonInteger(json(1e300), 0, INT64_MAX), std::nullopt);
+  EXPECT_EQ(JsonInteger(json("3"), 0, 10), std::nullopt);
+  EXPECT_EQ(JsonInteger(json(nullptr), 0, 10), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::array({1}), 0, 10), std::nullopt);
 }
 
 Frame Line() {
