@@ -102,6 +102,8 @@ bool IsSyntacticName(const std::string& name) {
 // R's formatting of a numeric constant (15 significant digits, fixed unless scientific is
 // shorter).
 std::string FormatNumber(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Inf" : "-Inf";  // printf's "inf" has no 'e' to split at
   char buf[64];
   int digits = 1;
   for (; digits < 15; ++digits) {
@@ -218,8 +220,8 @@ class Parser {
   // Refuses a term list that grew past the limit, naming the token that made it grow.
   Status CheckTerms(size_t count, int position) const {
     if (count <= max_terms_) return Status::Ok();
-    return PositionError(position,
-                         "the formula expands to more than " + std::to_string(max_terms_) + " terms");
+    return PositionError(
+        position, "the formula expands to more than " + std::to_string(max_terms_) + " terms");
   }
 
   Result<TermSet> ParseSum(bool top);

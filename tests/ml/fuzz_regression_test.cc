@@ -61,7 +61,8 @@ Result<Frame> ReadBack(const std::string& file) {
 uint64_t PartOffset(const std::string& file, size_t column) {
   uint64_t footer_size;
   std::memcpy(&footer_size, file.data() + file.size() - 16, 8);
-  const auto footer = nlohmann::json::parse(file.substr(file.size() - 16 - footer_size, footer_size));
+  const auto footer =
+      nlohmann::json::parse(file.substr(file.size() - 16 - footer_size, footer_size));
   return footer.at("blocks").at(0).at("parts").at(column).at(0).get<uint64_t>();
 }
 
@@ -179,7 +180,8 @@ TEST(FuzzRegression, ModelsWithoutTheirBasisStateDoNotLoad) {
 TEST(FuzzRegression, ModelsWhoseFormatIsNotAStringAreDataLoss) {
   for (const char* format : {"1", "null", "[\"mlprod-model\"]", "{}"}) {
     for (const char* kind : {"ols", "lasso", "kmeans"}) {
-      const std::string bytes = std::string("{\"format\":") + format + ",\"kind\":\"" + kind + "\"}";
+      const std::string bytes =
+          std::string("{\"format\":") + format + ",\"kind\":\"" + kind + "\"}";
       auto loaded = DeserializeModel(bytes);
       EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss) << bytes;
     }
@@ -190,8 +192,7 @@ TEST(FuzzRegression, ModelsWhoseFormatIsNotAStringAreDataLoss) {
 // zero ("1.22222222222220e+20"), which R drops; the label read back printed differently, so a
 // stepwise candidate's terms did not match its parent's.
 TEST(FuzzRegression, NumbersInLabelsDropTrailingZerosAsR) {
-  auto f = ParseFormula("y ~ I(x^122222222222220222222) + I(x * 0.100000000000000001)",
-                        {"y", "x"});
+  auto f = ParseFormula("y ~ I(x^122222222222220222222) + I(x * 0.100000000000000001)", {"y", "x"});
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->variables[0].label, "I(x^1.2222222222222e+20)");
   EXPECT_EQ(f->variables[1].label, "I(x * 0.1)");
@@ -223,6 +224,20 @@ TEST(FuzzRegression, ModelsWhoseSignatureLacksAFormulaColumnDoNotLoad) {
           << kind << " " << formula << ": " << loaded.status().ToString();
     }
   }
+}
+
+// formula_fuzzer: a degree or df too large for a double (ns(x, 2E999)) reached the error message
+// as Inf, whose printf spelling "inf" has no exponent; splitting it there threw out_of_range out
+// of ParseFormula.
+TEST(FuzzRegression, InfiniteDegreesAreRefusedNamingThePosition) {
+  for (const char* formula : {"y ~ ns(x, 2E999)", "y ~ poly(x, degree = -1e999)"}) {
+    auto f = ParseFormula(formula, {"y", "x"});
+    ASSERT_FALSE(f.ok()) << formula;
+    EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << f.status().ToString();
+    EXPECT_NE(f.status().message().find("Inf"), std::string::npos) << f.status().ToString();
+  }
+  const Status status = ParseFormula("y ~ ns(x, 2E999)", {"y", "x"}).status();
+  EXPECT_EQ(status.message().find("formula position 11:"), 0u) << status.ToString();
 }
 
 }  // namespace
