@@ -895,9 +895,7 @@ Status CsvStreamReader::Feed(std::string_view bytes) { return parser_->Feed(byte
 
 Result<CsvColumns> CsvStreamReader::Finish() { return parser_->Finish(); }
 
-void CsvStreamReader::SetBlockRowsForTesting(size_t rows) {
-  parser_->SetBlockRowsForTesting(rows);
-}
+void CsvStreamReader::SetBlockRowsForTesting(size_t rows) { parser_->SetBlockRowsForTesting(rows); }
 
 Status FrameSink::PutNumbers(size_t column, size_t first_row, const std::vector<double>& values) {
   return Put(&Slot(column).values, first_row, values);

@@ -85,8 +85,7 @@ void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double*
   for (size_t first = 0; first < n; first += kEvalBlockRows) {
     const size_t rows = std::min(kEvalBlockRows, n - first);
     EvalRows(
-        expr, rows, [&](const std::string& name) { return column_of(name) + first; },
-        out + first);
+        expr, rows, [&](const std::string& name) { return column_of(name) + first; }, out + first);
   }
 }
 

@@ -97,9 +97,8 @@ Result<ParsedFormula> ParseModelFormula(const std::string& text,
   std::vector<std::string> with_placeholder = available;
   with_placeholder.push_back(kNoResponseName);
   FormulaLimits prefixed = limits;  // the limit is on the user's text, not the placeholder
-  prefixed.max_length = limits.max_length > SIZE_MAX - prefix.size()
-                            ? SIZE_MAX
-                            : limits.max_length + prefix.size();
+  prefixed.max_length =
+      limits.max_length > SIZE_MAX - prefix.size() ? SIZE_MAX : limits.max_length + prefix.size();
   Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder, prefixed);
   if (parsed.ok()) return parsed;
   // Shift "formula position P" back to the user's text.

@@ -244,8 +244,8 @@ class Parser {
   const int max_depth_;
   const size_t max_terms_;
   size_t pos_ = 0;
-  int depth_ = 0;             // levels open (ScopedDepth; see FormulaLimits::max_depth)
-  int expression_base_ = 0;   // depth_ where the expression being parsed begins
+  int depth_ = 0;            // levels open (ScopedDepth; see FormulaLimits::max_depth)
+  int expression_base_ = 0;  // depth_ where the expression being parsed begins
   ParsedFormula formula_;
   std::unordered_map<std::string, int> variable_index_;  // label -> index into variables
   std::optional<TermList> dot_terms_;                    // what `.` expands to, once built
@@ -326,9 +326,8 @@ Result<Parser::TermSet> Parser::ParseProduct() {
     int op_pos = Next().position;
     MLPROD_ASSIGN_OR_RETURN(TermSet right, ParseInteraction());
     if (left.number || right.number) return PositionError(op_pos, "'*' needs terms on both sides");
-    MLPROD_RETURN_IF_ERROR(
-        CheckTerms(left.terms.size() + right.terms.size() + left.terms.size() * right.terms.size(),
-                   op_pos));
+    MLPROD_RETURN_IF_ERROR(CheckTerms(
+        left.terms.size() + right.terms.size() + left.terms.size() * right.terms.size(), op_pos));
     TermSet merged;
     merged.position = left.position;
     for (const auto& t : left.terms.terms()) merged.terms.Add(t);
@@ -407,8 +406,7 @@ Result<Parser::TermSet> Parser::ParseAtom() {
     expression_base_ = call_node ? depth_ - 1 : depth_;
     if (t.text == "poly" || t.text == "ns" || t.text == "C") {
       Next();
-      MLPROD_ASSIGN_OR_RETURN(Variable v,
-                              t.text == "C" ? ParseContrastCall(t) : ParseBasisCall(t));
+      MLPROD_ASSIGN_OR_RETURN(Variable v, t.text == "C" ? ParseContrastCall(t) : ParseBasisCall(t));
       set.terms.Add({AddVariable(std::move(v))});
       return set;
     }
@@ -634,13 +632,12 @@ std::string DeparseExpr(const Expr& e) {
   return "";
 }
 
-Result<ParsedFormula> ParseFormula(std::string_view text,
-                                   const std::vector<std::string>& available,
+Result<ParsedFormula> ParseFormula(std::string_view text, const std::vector<std::string>& available,
                                    const FormulaLimits& limits) {
   if (text.size() > limits.max_length)
-    return PositionError(static_cast<int>(std::min<size_t>(limits.max_length, INT32_MAX - 1)) + 1,
-                         "the formula is longer than " + std::to_string(limits.max_length) +
-                             " bytes");
+    return PositionError(
+        static_cast<int>(std::min<size_t>(limits.max_length, INT32_MAX - 1)) + 1,
+        "the formula is longer than " + std::to_string(limits.max_length) + " bytes");
   MLPROD_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(text));
   Parser parser(std::move(tokens), available, limits);
   return parser.Parse(text);

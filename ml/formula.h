@@ -95,8 +95,7 @@ struct ParsedFormula {
 // formula longer than max_length, P is max_length + 1, checked before anything else; for
 // nesting deeper than max_depth, P is the token that opens the level past it (before the parser
 // descends into it); for more than max_terms terms, the operator or `.` that expands past them.
-Result<ParsedFormula> ParseFormula(std::string_view text,
-                                   const std::vector<std::string>& available,
+Result<ParsedFormula> ParseFormula(std::string_view text, const std::vector<std::string>& available,
                                    const FormulaLimits& limits = {});
 
 // "a:b" for the term's variables.

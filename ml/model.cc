@@ -8,18 +8,18 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "ml/cross_validation.h"
 #include "ml/design_matrix.h"
 #include "ml/fit_data.h"
 #include "ml/formula.h"
-#include "ml/stored_json.h"
 #include "ml/kmeans_model.h"
 #include "ml/linear_model.h"
+#include "ml/logistic.h"
 #include "ml/ols.h"
 #include "ml/ols_model.h"
-#include "ml/cross_validation.h"
-#include "ml/logistic.h"
 #include "ml/split.h"
 #include "ml/stepwise.h"
+#include "ml/stored_json.h"
 #include "ml/train_kinds.h"
 
 namespace mlprod::ml {
@@ -134,9 +134,9 @@ Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
   std::vector<std::string> available;
   for (const Column& c : frame.columns) available.push_back(c.name);
   const bool one_sided = KindIsOneSided(options.kind);
-  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
-                          ParseModelFormula(options.formula, available, one_sided,
-                                            options.formula_limits));
+  MLPROD_ASSIGN_OR_RETURN(
+      ParsedFormula parsed,
+      ParseModelFormula(options.formula, available, one_sided, options.formula_limits));
   const Column* response = one_sided ? nullptr : frame.Find(parsed.response);
   if (other) {
     if (response != nullptr) MLPROD_RETURN_IF_ERROR(CheckKindResponse(options.kind, *response));

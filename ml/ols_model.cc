@@ -153,10 +153,10 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       signature.push_back({in.at("name").get<std::string>(), type,
                            in.at("levels").get<std::vector<std::string>>()});
     }
-    MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
-                            ParseFormula(j.at("formula").get<std::string>(),
-                                         j.at("parse_columns").get<std::vector<std::string>>(),
-                                         kStoredFormulaLimits));
+    MLPROD_ASSIGN_OR_RETURN(
+        ParsedFormula parsed,
+        ParseFormula(j.at("formula").get<std::string>(),
+                     j.at("parse_columns").get<std::vector<std::string>>(), kStoredFormulaLimits));
     if (parsed.response != j.at("response").get<std::string>())
       return Status::InvalidArgument("model response does not match its formula");
     MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));

@@ -655,8 +655,7 @@ bool RunFilter::Matches(const registry::Run& run) const {
   return root_ == nullptr || Evaluate(*root_, run);
 }
 
-Result<std::vector<OrderKey>> ParseOrderBy(std::string_view expr,
-                                           const RunFilterLimits& limits) {
+Result<std::vector<OrderKey>> ParseOrderBy(std::string_view expr, const RunFilterLimits& limits) {
   Parser parser(expr, "order-by", limits);
   MLPROD_RETURN_IF_ERROR(parser.CheckLength(limits.max_length));
   MLPROD_RETURN_IF_ERROR(parser.Tokenize());

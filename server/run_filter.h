@@ -70,8 +70,8 @@ class RunFilter {
  public:
   // Parses `expr`; an empty or all-blank expression matches every run. INVALID_ARGUMENT naming
   // the position on a syntax error; for an expression longer than limits.max_length, the
-  // character position of byte max_length + 1, checked first; for nesting deeper than limits.max_depth, the
-  // '(' or NOT that opens the level past it, before the parser descends into it.
+  // character position of byte max_length + 1, checked first; for nesting deeper than
+  // limits.max_depth, the '(' or NOT that opens the level past it, before descending into it.
   static Result<RunFilter> Parse(std::string_view expr, const RunFilterLimits& limits = {});
 
   bool Matches(const registry::Run& run) const;

@@ -18,7 +18,8 @@ void CheckWellFormed(const ml::Frame& frame) {
   for (const ml::Column& c : frame.columns) {
     size_t missing = 0;
     if (c.type == ml::ColumnType::kNumeric) {
-      FUZZ_CHECK(c.values.size() == frame.rows && c.codes.empty(), "numeric column '" + c.name + "'");
+      FUZZ_CHECK(c.values.size() == frame.rows && c.codes.empty(),
+                 "numeric column '" + c.name + "'");
     } else {
       FUZZ_CHECK(c.codes.size() == frame.rows && c.values.empty(), "text column '" + c.name + "'");
       for (int32_t code : c.codes) {

@@ -28,10 +28,17 @@ CsvOptions OptionsFrom(uint8_t config) {
   static constexpr char kDelimiters[] = {',', ';', '\t', '|'};
   options.delimiter = kDelimiters[config & 3];
   switch ((config >> 4) & 3) {
-    case 1: options.schema["x"] = ml::ColumnType::kNumeric; break;
-    case 2: options.schema["b"] = ml::ColumnType::kBoolean; break;
-    case 3: options.schema["g"] = ml::ColumnType::kCategorical; break;
-    default: break;
+    case 1:
+      options.schema["x"] = ml::ColumnType::kNumeric;
+      break;
+    case 2:
+      options.schema["b"] = ml::ColumnType::kBoolean;
+      break;
+    case 3:
+      options.schema["g"] = ml::ColumnType::kCategorical;
+      break;
+    default:
+      break;
   }
   if (config & 0x40) options.na_values = {"", "-", "?"};
   return options;
@@ -42,12 +49,11 @@ CsvOptions OptionsFrom(uint8_t config) {
 Result<CsvColumns> Stream(std::string_view text, const CsvOptions& options, size_t block_rows,
                           size_t piece, ml::ColumnSink* sink) {
   size_t fed = 0;
-  CsvStreamReader reader(options, sink,
-                         [&](uint64_t offset, size_t length, std::string*) -> Result<std::string_view> {
-                           FUZZ_CHECK(offset <= fed && length <= fed - offset,
-                                      "read back beyond the bytes fed");
-                           return text.substr(offset, length);
-                         });
+  CsvStreamReader reader(
+      options, sink, [&](uint64_t offset, size_t length, std::string*) -> Result<std::string_view> {
+        FUZZ_CHECK(offset <= fed && length <= fed - offset, "read back beyond the bytes fed");
+        return text.substr(offset, length);
+      });
   if (block_rows != 0) reader.SetBlockRowsForTesting(block_rows);
   for (size_t at = 0; at < text.size(); at += piece) {
     const std::string_view part = text.substr(at, piece);
@@ -69,8 +75,8 @@ void FuzzOne(const uint8_t* data, size_t size) {
 
   ml::FrameSink frame_sink;
   Result<CsvColumns> streamed = Stream(text, options, block_rows, piece, &frame_sink);
-  FUZZ_CHECK(whole.ok() == streamed.ok(),
-             "whole: " + whole.status().ToString() + " / streamed: " + streamed.status().ToString());
+  FUZZ_CHECK(whole.ok() == streamed.ok(), "whole: " + whole.status().ToString() +
+                                              " / streamed: " + streamed.status().ToString());
   if (!whole.ok()) {
     FUZZ_CHECK(whole.status().ToString() == streamed.status().ToString(),
                whole.status().ToString() + " / " + streamed.status().ToString());
@@ -107,7 +113,8 @@ void FuzzOne(const uint8_t* data, size_t size) {
     Frame expected;
     expected.rows = whole->rows;
     expected.columns = {whole->columns.back()};
-    FUZZ_CHECK(FrameDifference(expected, *one).empty(), "one column: " + FrameDifference(expected, *one));
+    FUZZ_CHECK(FrameDifference(expected, *one).empty(),
+               "one column: " + FrameDifference(expected, *one));
   }
   const auto summary = ml::Describe(*whole);
   FUZZ_CHECK(summary.size() == whole->columns.size(), "describe");

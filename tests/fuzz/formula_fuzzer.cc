@@ -100,9 +100,9 @@ void BuildDesign(ParsedFormula parsed) {
   }
   const Status fit = design->Fit(table);
   if (!fit.ok()) {
-    FUZZ_CHECK(fit.code() == StatusCode::kInvalidArgument ||
-                   fit.code() == StatusCode::kFailedPrecondition,
-               fit.ToString());
+    FUZZ_CHECK(
+        fit.code() == StatusCode::kInvalidArgument || fit.code() == StatusCode::kFailedPrecondition,
+        fit.ToString());
     return;
   }
   Result<ml::ColumnMatrix> x = design->BuildColumns(table);
@@ -141,9 +141,8 @@ void FuzzOne(const uint8_t* data, size_t size) {
 
   for (const ml::Variable& v : parsed->variables) {
     FUZZ_CHECK(v.expr.height <= ml::FormulaLimits{}.max_depth, "expression too tall");
-    const double value = ml::EvalExpr(v.expr, [](const std::string& name) {
-      return static_cast<double>(name.size()) - 2.5;
-    });
+    const double value = ml::EvalExpr(
+        v.expr, [](const std::string& name) { return static_cast<double>(name.size()) - 2.5; });
     (void)value;
   }
 

@@ -12,13 +12,13 @@
 namespace mlprod::fuzz {
 
 // A broken invariant is a finding, like a crash: print it and abort.
-#define FUZZ_CHECK(condition, what)                                                       \
-  do {                                                                                    \
-    if (!(condition)) {                                                                   \
-      std::fprintf(stderr, "invariant failed at %s:%d: %s\n  %s\n", __FILE__, __LINE__,   \
-                   #condition, std::string(what).c_str());                                \
-      std::abort();                                                                       \
-    }                                                                                     \
+#define FUZZ_CHECK(condition, what)                                                     \
+  do {                                                                                  \
+    if (!(condition)) {                                                                 \
+      std::fprintf(stderr, "invariant failed at %s:%d: %s\n  %s\n", __FILE__, __LINE__, \
+                   #condition, std::string(what).c_str());                              \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
 
 inline bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }

@@ -5,8 +5,8 @@
 //   build/fuzz/tests/fuzz/make_fuzz_seeds tests/fuzz/corpus
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,10 +44,11 @@ Result<std::string> ColumnFile(const std::string& csv, size_t block_rows) {
     file.append(bytes);
     return Status::Ok();
   });
-  CsvStreamReader reader(CsvOptions{}, &writer,
-                         [&](uint64_t offset, size_t length, std::string*) -> Result<std::string_view> {
-                           return std::string_view(csv).substr(offset, length);
-                         });
+  CsvStreamReader reader(
+      CsvOptions{}, &writer,
+      [&](uint64_t offset, size_t length, std::string*) -> Result<std::string_view> {
+        return std::string_view(csv).substr(offset, length);
+      });
   if (block_rows != 0) reader.SetBlockRowsForTesting(block_rows);
   MLPROD_RETURN_IF_ERROR(reader.Feed(csv));
   MLPROD_ASSIGN_OR_RETURN(CsvColumns layout, reader.Finish());
@@ -77,12 +78,18 @@ int main(int argc, char** argv) {
   };
   const std::vector<Seed> seeds = {
       {"ols", "ols", "y ~ x + g + I(x^2)", {}, MissingStrategy::kDrop},
-      {"ols_basis", "ols", "y ~ poly(x, 2) + ns(z, 2) + C(g, ref = \"b\"):b", {},
+      {"ols_basis",
+       "ols",
+       "y ~ poly(x, 2) + ns(z, 2) + C(g, ref = \"b\"):b",
+       {},
        MissingStrategy::kMean},
       {"logistic", "logistic", "b ~ z + g", {}, MissingStrategy::kMedian},
       {"ridge", "ridge", "y ~ x * g", {{"lambda", "0.5"}}, MissingStrategy::kMean},
       {"lasso", "lasso", "y ~ .", {{"lambda", "0.1"}}, MissingStrategy::kDrop},
-      {"elasticnet", "elasticnet", "y ~ poly(z, 2) + b", {{"lambda", "0.2"}, {"alpha", "0.5"}},
+      {"elasticnet",
+       "elasticnet",
+       "y ~ poly(z, 2) + b",
+       {{"lambda", "0.2"}, {"alpha", "0.5"}},
        MissingStrategy::kDrop},
       {"kmeans", "kmeans", "~ x + z", {{"k", "3"}}, MissingStrategy::kMean},
   };

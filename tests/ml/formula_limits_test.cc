@@ -76,8 +76,8 @@ TEST(FormulaLimits, EveryKindOfNestingIsCounted) {
   EXPECT_EQ(ErrorPosition(ParseFormula("y ~ I(x" + Repeat("^x", n) + ")", kColumns, limits)),
             8 + 2 * 99);
   // Calls: log( is 4 characters; the outer log is level 1, the 101st at 5 + 4 * 100.
-  EXPECT_EQ(ErrorPosition(ParseFormula("y ~ " + Repeat("log(", n) + "x" + Repeat(")", n),
-                                       kColumns, limits)),
+  EXPECT_EQ(ErrorPosition(
+                ParseFormula("y ~ " + Repeat("log(", n) + "x" + Repeat(")", n), kColumns, limits)),
             5 + 4 * 100);
   // A left-associative chain recurses in the walks, not in the parser: I(x + x + ...) nests
   // one level per operator, the 100th '+' at 9 + 4 * 99.
@@ -97,8 +97,8 @@ TEST(FormulaLimits, ExactlyAtTheDepthLimitParses) {
   auto in_call = ParseFormula("y ~ I(" + Repeat("(", 99) + "x" + Repeat(")", 99) + ")", kColumns);
   ASSERT_TRUE(in_call.ok()) << in_call.status().ToString();
   EXPECT_EQ(in_call->variables[0].expr.height, 99);
-  EXPECT_EQ(ErrorPosition(ParseFormula("y ~ I(" + Repeat("(", 100) + "x" + Repeat(")", 100) + ")",
-                                       kColumns)),
+  EXPECT_EQ(ErrorPosition(
+                ParseFormula("y ~ I(" + Repeat("(", 100) + "x" + Repeat(")", 100) + ")", kColumns)),
             6 + 100);
 
   // A chain of 99 operators inside I() is at the limit; the 100th is past it.
@@ -108,10 +108,10 @@ TEST(FormulaLimits, ExactlyAtTheDepthLimitParses) {
   EXPECT_EQ(ErrorPosition(ParseFormula("y ~ I(x" + Repeat(" + z", 100) + ")", kColumns)),
             9 + 4 * 99);
   // The chain's height counts with the parentheses around its first operand.
-  EXPECT_EQ(ErrorPosition(ParseFormula(
-                "y ~ I(" + Repeat("(", 50) + "x" + Repeat(")", 50) + Repeat(" + z", 50) + ")",
-                kColumns)),
-            109 + 4 * 49);  // the first '+' is at 6 + 50 + 1 + 50 + 2
+  EXPECT_EQ(
+      ErrorPosition(ParseFormula(
+          "y ~ I(" + Repeat("(", 50) + "x" + Repeat(")", 50) + Repeat(" + z", 50) + ")", kColumns)),
+      109 + 4 * 49);  // the first '+' is at 6 + 50 + 1 + 50 + 2
 }
 
 TEST(FormulaLimits, DepthLimitIsConfigurableUpToTheCeiling) {
@@ -291,7 +291,7 @@ TEST(FormulaLimits, DeepExpressionsEvaluateAsEvalExprOverManyRows) {
   table.rows = n;
   table.columns.assign(2, std::vector<double>(n));
   for (size_t r = 0; r < n; ++r) {
-    table.columns[0][r] = 0.25 * static_cast<double>(r);  // x
+    table.columns[0][r] = 0.25 * static_cast<double>(r);         // x
     table.columns[1][r] = 1.0 / (1.0 + static_cast<double>(r));  // z
   }
   table.borrowed.assign(2, nullptr);
@@ -303,9 +303,8 @@ TEST(FormulaLimits, DeepExpressionsEvaluateAsEvalExprOverManyRows) {
   ASSERT_TRUE(columns.ok()) << columns.status().ToString();
   ASSERT_EQ(columns->cols(), 2u);  // intercept, the I() term
   for (size_t r = 0; r < n; r += 997) {
-    const double expected = EvalExpr(expr, [&](const std::string& name) {
-      return table.columns[name == "x" ? 0 : 1][r];
-    });
+    const double expected = EvalExpr(
+        expr, [&](const std::string& name) { return table.columns[name == "x" ? 0 : 1][r]; });
     EXPECT_EQ(columns->col(1)[r], expected) << "row " << r;
   }
 }

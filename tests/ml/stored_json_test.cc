@@ -68,11 +68,11 @@ TEST(JsonDepth, ModelsDeeperThanAnyWeWriteAreDataLoss) {
     const size_t at = bytes.find(key);
     ASSERT_NE(at, std::string::npos) << kind;
     const std::string deep = bytes.substr(0, at + key.size()) + std::string(100000, '[') +
-                             std::string(100000, ']') + ", \"unused\":" +
-                             bytes.substr(at + key.size());
+                             std::string(100000, ']') +
+                             ", \"unused\":" + bytes.substr(at + key.size());
     auto loaded = DeserializeModel(deep);
-    EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss) << kind << ": "
-                                                             << loaded.status().ToString();
+    EXPECT_EQ(loaded.status().code(), StatusCode::kDataLoss)
+        << kind << ": " << loaded.status().ToString();
   }
 }
 
