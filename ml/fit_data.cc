@@ -100,7 +100,20 @@ Result<ParsedFormula> ParseModelFormula(const std::string& text,
   prefixed.max_length =
       limits.max_length > SIZE_MAX - prefix.size() ? SIZE_MAX : limits.max_length + prefix.size();
   Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder, prefixed);
-  if (parsed.ok()) return parsed;
+  if (parsed.ok()) {
+    // The placeholder is ours, not a column: the client's text may not name it (SignatureOf
+    // would look it up in the frame).
+    int named_at = 0;
+    for (const Variable& v : parsed->variables) {
+      ForEachColumn(v.expr, [&](const std::string& name, int position) {
+        if (name == kNoResponseName && named_at == 0) named_at = position;
+      });
+    }
+    if (named_at == 0) return parsed;
+    return Status::InvalidArgument("formula position " +
+                                   std::to_string(named_at - static_cast<int>(prefix.size())) +
+                                   ": unknown column '" + kNoResponseName + "'");
+  }
   // Shift "formula position P" back to the user's text.
   std::string message = parsed.status().message();
   const std::string key = "formula position ";

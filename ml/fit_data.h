@@ -20,8 +20,8 @@ namespace mlprod::ml {
 
 // Parses `text` against `available` under `limits`. With `one_sided` (k-means: "~ x1 + x2", no
 // response) the formula must start with '~'; it is parsed with a placeholder response that names
-// no column, and error positions (and limits.max_length) are those of `text`. ParseFormula
-// itself requires a response.
+// no column (and that `text` may not name either), and error positions (and limits.max_length)
+// are those of `text`. ParseFormula itself requires a response.
 Result<ParsedFormula> ParseModelFormula(const std::string& text,
                                         const std::vector<std::string>& available, bool one_sided,
                                         const FormulaLimits& limits);

@@ -240,5 +240,28 @@ TEST(FuzzRegression, InfiniteDegreesAreRefusedNamingThePosition) {
   EXPECT_EQ(status.message().find("formula position 11:"), 0u) << status.ToString();
 }
 
+// formula_fuzzer: a one-sided (k-means) formula is parsed with a placeholder response that no
+// frame has, and naming it (~ ns(.no_response, 4)) made it an input column: SignatureOf then
+// dereferenced the frame's null column, a segfault in SubmitRun.
+TEST(FuzzRegression, KMeansFormulasCannotNameTheResponsePlaceholder) {
+  auto frame = ReadCsv("x,z\n1,5\n3,3\n2,8\n5,1\n4,9\n7,2\n", {});
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  TrainOptions options;
+  options.kind = "kmeans";
+  options.params = {{"k", "2"}};
+  for (const char* formula :
+       {"~ ns(.no_response, 4)", "~ x + `.no_response`", "~ I(z - .no_response)"}) {
+    options.formula = formula;
+    const Status status = ValidateTrainOptions(*frame, options);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << formula;
+    EXPECT_NE(status.message().find("unknown column '.no_response'"), std::string::npos)
+        << status.ToString();
+  }
+  options.formula = "~ ns(.no_response, 4)";
+  EXPECT_EQ(ValidateTrainOptions(*frame, options).message().find("formula position 6:"), 0u);
+  options.formula = "~ .";
+  EXPECT_TRUE(ValidateTrainOptions(*frame, options).ok());
+}
+
 }  // namespace
 }  // namespace mlprod::ml
