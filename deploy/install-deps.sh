@@ -3,7 +3,10 @@
 #   deploy/install-deps.sh           build, tests and `make run`
 #   deploy/install-deps.sh --bench  also the peers `make bench` measures mlprod against (numpy,
 #                                   pandas, statsmodels over Debian's pthread OpenBLAS, SPEC §10);
-#                                   `make test` and CI never need these
+#                                   `make test` never needs these
+#   deploy/install-deps.sh --fuzz   also clang and libFuzzer for the `fuzz` preset
+#                                   (tests/fuzz/run_fuzzers.sh, docs/FUZZING.md); `make test`
+#                                   never needs these
 # Idempotent: when every package is present it changes nothing and touches no network.
 set -euo pipefail
 
@@ -28,11 +31,17 @@ BENCH_PACKAGES=(
   # the BLAS they run on, as users have it (SPEC §10)
   libopenblas0-pthread
 )
+FUZZ_PACKAGES=(
+  # clang++ with libFuzzer, ASan and UBSan (Debian ships the runtimes apart from the compiler),
+  # and llvm-symbolizer so that a finding's stack names its lines
+  clang libclang-rt-14-dev llvm-14
+)
 
 case "${1:-}" in
   "") ;;
   --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
-  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+  --fuzz) PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--bench | --fuzz]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,12 +1,16 @@
 #include "ml/column_file.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "ml/checksum.h"
+#include "ml/stored_json.h"
 
 namespace mlprod::ml {
 namespace {
@@ -106,9 +110,8 @@ namespace {
 
 // Reads one part into `out`; with `checked` (version 2) its bytes must match the part's XXH64.
 template <typename T>
-Status ReadPart(const ReadAt& read, uint64_t limit, const nlohmann::json& part, bool checked,
-                size_t rows, T* out, const std::string& column) {
-  const uint64_t offset = part.at(0).get<uint64_t>();
+Status ReadPart(const ReadAt& read, uint64_t limit, uint64_t offset, const nlohmann::json& part,
+                bool checked, size_t rows, T* out, const std::string& column) {
   const uint64_t bytes = static_cast<uint64_t>(rows) * sizeof(T);
   if (offset < kMagic.size() || offset > limit || bytes > limit - offset) {
     return Corrupt("a block lies outside the data");
@@ -122,13 +125,25 @@ Status ReadPart(const ReadAt& read, uint64_t limit, const nlohmann::json& part, 
   return Status::Ok();
 }
 
+// A count or offset of the footer: an integer in [0, hi] (get<size_t>() would cast a float such
+// as 1e300 with undefined behaviour, and wrap a negative one).
+Result<size_t> Count(const nlohmann::json& value, uint64_t hi, const char* what) {
+  const std::optional<int64_t> v =
+      JsonInteger(value, 0, static_cast<int64_t>(std::min<uint64_t>(hi, INT64_MAX)));
+  if (!v) return Corrupt(std::string("footer: ") + what);
+  return static_cast<size_t>(*v);
+}
+
 Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint64_t data_end,
                          bool checked, const std::vector<std::string>* only) {
   Frame frame;
-  frame.rows = footer.at("rows").get<size_t>();
   const nlohmann::json& columns = footer.at("columns");
-  // Every row takes 8 bytes per numeric column and 4 per other column: a count the data cannot
-  // hold is damage, and believing it would allocate (and zero) memory for rows not there.
+  // Each column keeps at least 4 bytes a row in the data: a larger count is damage, which
+  // would otherwise be allocated (and zeroed) before the blocks are checked.
+  MLPROD_ASSIGN_OR_RETURN(
+      frame.rows,
+      Count(footer.at("rows"), columns.empty() ? 0 : data_end / sizeof(int32_t), "row count"));
+  // Tighter: 8 bytes a row per numeric column and 4 per other column.
   uint64_t row_bytes = 0;
   for (const nlohmann::json& meta : columns) {
     row_bytes += meta.at("type").get<std::string>() == "numeric" ? sizeof(double) : sizeof(int32_t);
@@ -159,7 +174,7 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
     const Result<ColumnType> type = ParseColumnType(meta.at("type").get<std::string>());
     if (!type.ok()) return Corrupt(type.status().message());
     col.type = *type;
-    col.missing = meta.at("missing").get<size_t>();
+    MLPROD_ASSIGN_OR_RETURN(col.missing, Count(meta.at("missing"), frame.rows, "missing count"));
     col.levels = meta.at("levels").get<std::vector<std::string>>();
     const bool numeric = col.type == ColumnType::kNumeric;
     if (numeric) {
@@ -169,28 +184,44 @@ Result<Frame> ReadFooter(const ReadAt& read, const nlohmann::json& footer, uint6
     }
     size_t next_row = 0;
     for (const nlohmann::json& block : blocks) {
-      const size_t first = block.at("first_row").get<size_t>();
-      const size_t rows = block.at("rows").get<size_t>();
+      MLPROD_ASSIGN_OR_RETURN(const size_t first,
+                              Count(block.at("first_row"), frame.rows, "block start"));
+      MLPROD_ASSIGN_OR_RETURN(const size_t rows, Count(block.at("rows"), frame.rows, "block rows"));
       const nlohmann::json& part = block.at("parts").at(c);
       if (first != next_row || rows > frame.rows - first) return Corrupt("blocks do not tile");
       if ((part.at(1).get<std::string>() == "f64") != numeric) return Corrupt("part type");
+      MLPROD_ASSIGN_OR_RETURN(const uint64_t offset, Count(part.at(0), data_end, "block offset"));
       MLPROD_RETURN_IF_ERROR(
-          numeric
-              ? ReadPart(read, data_end, part, checked, rows, col.values.data() + first, col.name)
-              : ReadPart(read, data_end, part, checked, rows, col.codes.data() + first, col.name));
+          numeric ? ReadPart(read, data_end, offset, part, checked, rows,
+                             col.values.data() + first, col.name)
+                  : ReadPart(read, data_end, offset, part, checked, rows,
+                             col.codes.data() + first, col.name));
       next_row = first + rows;
     }
     if (next_row != frame.rows) return Corrupt("blocks do not cover every row");
-    if (numeric) continue;
-    const std::vector<int32_t> remap = meta.at("remap").get<std::vector<int32_t>>();
-    for (int32_t& code : col.codes) {
-      if (code < 0) continue;
-      if (static_cast<size_t>(code) >= remap.size() || remap[code] < 0 ||
-          static_cast<size_t>(remap[code]) >= col.levels.size()) {
-        return Corrupt("a code outside the levels of '" + col.name + "'");
+    size_t missing = 0;  // must agree with the footer: describe and training trust it
+    if (numeric) {
+      for (double v : col.values) missing += std::isnan(v) ? 1 : 0;
+    } else {
+      std::vector<int32_t> remap;
+      for (const nlohmann::json& r : meta.at("remap")) {
+        const std::optional<int64_t> level = JsonInteger(r, 0, INT32_MAX);
+        if (!level) return Corrupt("footer: a level code of '" + col.name + "'");
+        remap.push_back(static_cast<int32_t>(*level));
       }
-      code = remap[code];
+      for (int32_t& code : col.codes) {
+        if (code == -1) {  // the one spelling of a missing cell
+          ++missing;
+          continue;
+        }
+        if (code < 0 || static_cast<size_t>(code) >= remap.size() || remap[code] < 0 ||
+            static_cast<size_t>(remap[code]) >= col.levels.size()) {
+          return Corrupt("a code outside the levels of '" + col.name + "'");
+        }
+        code = remap[code];
+      }
     }
+    if (missing != col.missing) return Corrupt("the missing count of '" + col.name + "'");
   }
   return frame;
 }

@@ -34,9 +34,10 @@ constexpr size_t kNoColumn = std::numeric_limits<size_t>::max();
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-// Bytes equal; inlined, as std::string_view's == is not always, on the per-cell paths.
+// Bytes equal; inlined, as std::string_view's == is not always, on the per-cell paths. An empty
+// view may have no data at all (a blank line's cell), and memcmp must not see a null pointer.
 inline bool SameBytes(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
 inline std::string_view Trim(std::string_view s) {
@@ -549,6 +550,8 @@ class CsvStreamReader::Parser {
     return Status::Ok();
   }
 
+  void SetBlockRowsForTesting(size_t rows) { max_block_rows_ = std::max<size_t>(rows, 1); }
+
   Result<CsvColumns> Finish() {
     MLPROD_RETURN_IF_ERROR(CheckDelimiter());
     MLPROD_RETURN_IF_ERROR(Parse(pending_, /*last=*/true).status());
@@ -666,7 +669,7 @@ class CsvStreamReader::Parser {
     ++rows_;
     ++block_rows_;
     block_bytes_ += bytes;
-    if (block_rows_ == kBlockRows || block_bytes_ >= kBlockBytes) return EndBlock();
+    if (block_rows_ >= max_block_rows_ || block_bytes_ >= kBlockBytes) return EndBlock();
     return Status::Ok();
   }
 
@@ -878,6 +881,7 @@ class CsvStreamReader::Parser {
   std::vector<std::string> names_;
   std::vector<ColumnBuilder> builders_;
   std::vector<Block> blocks_;  // every block begun, the current one last
+  size_t max_block_rows_ = kBlockRows;
   size_t rows_ = 0;
   size_t block_rows_ = 0, block_bytes_ = 0;  // of the current block
 };
@@ -890,6 +894,8 @@ CsvStreamReader::~CsvStreamReader() = default;
 Status CsvStreamReader::Feed(std::string_view bytes) { return parser_->Feed(bytes); }
 
 Result<CsvColumns> CsvStreamReader::Finish() { return parser_->Finish(); }
+
+void CsvStreamReader::SetBlockRowsForTesting(size_t rows) { parser_->SetBlockRowsForTesting(rows); }
 
 Status FrameSink::PutNumbers(size_t column, size_t first_row, const std::vector<double>& values) {
   return Put(&Slot(column).values, first_row, values);

@@ -102,6 +102,11 @@ class CsvStreamReader {
   // Marks the end of the file: parses what is left, puts the last block and decides the types.
   Result<CsvColumns> Finish();
 
+  // Test-only: ends blocks after `rows` (>= 1) rows instead of kBlockRows, so that fuzzers reach
+  // the paths of a many-block file (a column turning to text re-reads earlier blocks) with a few
+  // hundred bytes. Call before the first Feed.
+  void SetBlockRowsForTesting(size_t rows);
+
  private:
   class Parser;
   std::unique_ptr<Parser> parser_;

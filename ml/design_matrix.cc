@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -22,9 +23,10 @@ size_t CountNonFinite(const double* v, size_t n) {
 
 // Evaluates `expr` on n rows at once into out[0..n): each node of the tree is one pass over the
 // rows doing what EvalExpr does for one row, so every value has the bits EvalExpr gives it.
-// `column_of(name)` returns the n values of an input column.
+// `column_of(name)` returns the n values of an input column. Recurses expr.height deep (bounded
+// by FormulaLimits::max_depth) and holds one n-row temporary per right operand on the path.
 template <typename ColumnOfFn>
-void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double* out) {
+void EvalRows(const Expr& expr, size_t n, const ColumnOfFn& column_of, double* out) {
   using Op = Expr::Op;
   switch (expr.op) {
     case Op::kNumber:
@@ -36,22 +38,22 @@ void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double*
       return;
     }
     case Op::kParen:
-      EvalColumn(expr.args[0], n, column_of, out);
+      EvalRows(expr.args[0], n, column_of, out);
       return;
     case Op::kNeg:
-      EvalColumn(expr.args[0], n, column_of, out);
+      EvalRows(expr.args[0], n, column_of, out);
       for (size_t r = 0; r < n; ++r) out[r] = -out[r];
       return;
     case Op::kCall:
-      EvalColumn(expr.args[0], n, column_of, out);
+      EvalRows(expr.args[0], n, column_of, out);
       for (size_t r = 0; r < n; ++r) out[r] = EvalCall(expr.name, out[r]);
       return;
     default:
       break;
   }
-  EvalColumn(expr.args[0], n, column_of, out);
+  EvalRows(expr.args[0], n, column_of, out);
   auto rhs = AllocateDoubles(n);
-  EvalColumn(expr.args[1], n, column_of, rhs.get());
+  EvalRows(expr.args[1], n, column_of, rhs.get());
   switch (expr.op) {
     case Op::kAdd:
       for (size_t r = 0; r < n; ++r) out[r] += rhs[r];
@@ -70,6 +72,20 @@ void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double*
       return;
     default:
       std::fill(out, out + n, 0.0);  // as EvalExpr for an unknown operator
+  }
+}
+
+// EvalRows over blocks of kEvalBlockRows rows: a right-nested expression such as
+// I(x + (x + (x + ...))) holds a temporary per level, and in blocks those stay a few MiB in all
+// instead of one column of the whole frame per level. Bits as EvalRows (rows are independent).
+constexpr size_t kEvalBlockRows = 4096;
+
+template <typename ColumnOfFn>
+void EvalColumn(const Expr& expr, size_t n, const ColumnOfFn& column_of, double* out) {
+  for (size_t first = 0; first < n; first += kEvalBlockRows) {
+    const size_t rows = std::min(kEvalBlockRows, n - first);
+    EvalRows(
+        expr, rows, [&](const std::string& name) { return column_of(name) + first; }, out + first);
   }
 }
 
@@ -246,8 +262,13 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
       used[v] = true;
       Status status;
       ForEachColumn(var.expr, [&](const std::string& name, int position) {
+        if (!status.ok()) return;
         auto it = d.input_index_.find(name);
-        if (it == d.input_index_.end() || !status.ok()) return;
+        if (it == d.input_index_.end()) {  // a stored model's signature may not match its formula
+          status = Status::InvalidArgument("formula position " + std::to_string(position) +
+                                           ": column '" + name + "' has no type");
+          return;
+        }
         const InputColumn& in = d.signature_[it->second];
         const std::string where = "formula position " + std::to_string(position) + ": column '" +
                                   name + "' is " + std::string(ColumnTypeName(in.type));
@@ -269,10 +290,6 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
         }
       });
       MLPROD_RETURN_IF_ERROR(status);
-      if ((var.IsColumn() || var.kind == Variable::Kind::kContrast) &&
-          !d.input_index_.count(var.expr.name))
-        return Status::InvalidArgument("formula position " + std::to_string(var.expr.position) +
-                                       ": column '" + var.expr.name + "' has no type");
       if (factor_input[v] >= 0) continue;
       d.numeric_vars_.push_back(v);
       d.var_offset_[v] = d.value_slots_;
@@ -283,9 +300,18 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
 
   if (f.intercept) d.names_.push_back("(Intercept)");
   bool full_given = f.intercept;  // without an intercept, the first factor gets full coding
+  const std::set<std::vector<int>> term_set(f.terms.begin(), f.terms.end());
+  size_t name_bytes = 0;
   for (const auto& term : f.terms) {
     Term t;
     std::vector<std::vector<std::string>> factor_names;
+    size_t longest_name = 0;  // of the term's columns: the factors' longest names, joined
+    auto too_large = [&](const std::string& what) {
+      return Status::InvalidArgument("formula position " +
+                                     std::to_string(f.variables[term[0]].position) + ": term '" +
+                                     TermLabel(f, term) + "' makes the design's " + what);
+    };
+    const std::string too_wide = "width more than " + std::to_string(kMaxColumns) + " columns";
     for (int v : term) {
       Factor factor;
       factor.variable = v;
@@ -303,8 +329,7 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
         std::vector<int> margin;
         for (int w : term)
           if (w != v) margin.push_back(w);
-        bool margin_present =
-            margin.empty() || std::find(f.terms.begin(), f.terms.end(), margin) != f.terms.end();
+        bool margin_present = margin.empty() || term_set.count(margin) != 0;
         factor.full = !margin_present;
         if (!full_given) {
           factor.full = true;
@@ -329,10 +354,16 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
           names.push_back(label + levels[factor.levels[l]]);
       }
       factor.width = names.size();
+      if (factor.width != 0 && t.width > kMaxColumns / factor.width) return too_large(too_wide);
       t.width *= factor.width;
+      for (const std::string& n : names) longest_name = std::max(longest_name, n.size() + 1);
       t.factors.push_back(std::move(factor));
       factor_names.push_back(std::move(names));
     }
+    if (d.names_.size() + t.width > kMaxColumns) return too_large(too_wide);
+    name_bytes += t.width * longest_name;
+    if (name_bytes > kMaxNameBytes)
+      return too_large("column names longer than " + std::to_string(kMaxNameBytes >> 20) + " MiB");
     // First factor varies fastest, as in R.
     std::vector<std::string> combined = {""};
     for (const auto& names : factor_names) {

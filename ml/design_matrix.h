@@ -79,9 +79,17 @@ Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy mi
 
 class Design {
  public:
+  // The widest design Create accepts, and the most bytes its column names may take: a few bytes
+  // of formula can ask for a billion columns (poly(x, 1000):poly(z, 1000):poly(w, 1000)), each
+  // costing a name before any row is read. No fit uses 65 536 columns.
+  static constexpr size_t kMaxColumns = 65536;
+  static constexpr size_t kMaxNameBytes = 64 << 20;
+
   // Checks `formula` against `signature` (the formula's input columns with their types).
   // INVALID_ARGUMENT naming the formula position when a categorical column is used in arithmetic
-  // or in poly()/ns(), a numeric column in C(), or C()'s reference is not a level of its column.
+  // or in poly()/ns(), a numeric column in C(), or C()'s reference is not a level of its column,
+  // and naming the term that makes the design wider than kMaxColumns or its names longer than
+  // kMaxNameBytes.
   static Result<Design> Create(ParsedFormula formula, std::vector<InputColumn> signature);
 
   // Learns the poly() coefficients and ns() knots from `training` (complete, as for Build): call

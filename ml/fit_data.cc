@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -84,8 +85,9 @@ Result<size_t> ReadRows(const Frame& frame, const Column* response,
 }
 
 Result<ParsedFormula> ParseModelFormula(const std::string& text,
-                                        const std::vector<std::string>& available, bool one_sided) {
-  if (!one_sided) return ParseFormula(text, available);
+                                        const std::vector<std::string>& available, bool one_sided,
+                                        const FormulaLimits& limits) {
+  if (!one_sided) return ParseFormula(text, available, limits);
   size_t first = text.find_first_not_of(" \t");
   if (first == std::string::npos || text[first] != '~')
     return Status::InvalidArgument(
@@ -94,8 +96,24 @@ Result<ParsedFormula> ParseModelFormula(const std::string& text,
   const std::string prefix = std::string(kNoResponse) + " ";
   std::vector<std::string> with_placeholder = available;
   with_placeholder.push_back(kNoResponseName);
-  Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder);
-  if (parsed.ok()) return parsed;
+  FormulaLimits prefixed = limits;  // the limit is on the user's text, not the placeholder
+  prefixed.max_length =
+      limits.max_length > SIZE_MAX - prefix.size() ? SIZE_MAX : limits.max_length + prefix.size();
+  Result<ParsedFormula> parsed = ParseFormula(prefix + text, with_placeholder, prefixed);
+  if (parsed.ok()) {
+    // The placeholder is ours, not a column: the client's text may not name it (SignatureOf
+    // would look it up in the frame).
+    int named_at = 0;
+    for (const Variable& v : parsed->variables) {
+      ForEachColumn(v.expr, [&](const std::string& name, int position) {
+        if (name == kNoResponseName && named_at == 0) named_at = position;
+      });
+    }
+    if (named_at == 0) return parsed;
+    return Status::InvalidArgument("formula position " +
+                                   std::to_string(named_at - static_cast<int>(prefix.size())) +
+                                   ": unknown column '" + kNoResponseName + "'");
+  }
   // Shift "formula position P" back to the user's text.
   std::string message = parsed.status().message();
   const std::string key = "formula position ";
@@ -253,7 +271,7 @@ Result<InputTable> PipelineInputs(const Pipeline& pipeline, const Frame& rows) {
 }
 
 Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
-  if (j.at("format_version").get<int>() != kFormatVersion)
+  if (j.at("format_version") != kFormatVersion)  // not get<int>(): 1e300 would not fit
     return Status::InvalidArgument("unsupported model format version " +
                                    j.at("format_version").dump());
   Pipeline p;
@@ -268,7 +286,7 @@ Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
   MLPROD_ASSIGN_OR_RETURN(
       ParsedFormula parsed,
       ParseModelFormula(p.formula_text, j.at("parse_columns").get<std::vector<std::string>>(),
-                        one_sided));
+                        one_sided, kStoredFormulaLimits));
   if (!one_sided && parsed.response != j.at("response").get<std::string>())
     return Status::InvalidArgument("model response does not match its formula");
   MLPROD_ASSIGN_OR_RETURN(p.design, Design::Create(std::move(parsed), signature));
@@ -276,6 +294,8 @@ Result<Pipeline> PipelineFromJson(const json& j, bool one_sided) {
     return Status::InvalidArgument("model terms do not match its formula");
   if (j.contains("transforms"))
     MLPROD_RETURN_IF_ERROR(p.design.RestoreState(j.at("transforms").dump()));
+  if (!p.design.fitted())  // models from before "transforms" had no poly()/ns() terms
+    return Status::InvalidArgument("model lacks the state of its poly()/ns() terms");
   for (const json& v : j.at("imputation")) p.imputation.push_back(JsonNumberOr(v));
   if (p.imputation.size() != signature.size())
     return Status::InvalidArgument("model imputation values do not match its signature");

@@ -18,11 +18,13 @@
 
 namespace mlprod::ml {
 
-// Parses `text` against `available`. With `one_sided` (k-means: "~ x1 + x2", no response) the
-// formula must start with '~'; it is parsed with a placeholder response that names no column, and
-// error positions are those of `text`. ParseFormula itself requires a response.
+// Parses `text` against `available` under `limits`. With `one_sided` (k-means: "~ x1 + x2", no
+// response) the formula must start with '~'; it is parsed with a placeholder response that names
+// no column (and that `text` may not name either), and error positions (and limits.max_length)
+// are those of `text`. ParseFormula itself requires a response.
 Result<ParsedFormula> ParseModelFormula(const std::string& text,
-                                        const std::vector<std::string>& available, bool one_sided);
+                                        const std::vector<std::string>& available, bool one_sided,
+                                        const FormulaLimits& limits);
 
 // The signature (input columns with types and levels) of `parsed` over `frame`.
 std::vector<InputColumn> SignatureOf(const Frame& frame, const ParsedFormula& parsed);

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "ml/scoped_depth.h"
 
 namespace mlprod::ml {
 namespace {
@@ -97,12 +102,19 @@ bool IsSyntacticName(const std::string& name) {
 // R's formatting of a numeric constant (15 significant digits, fixed unless scientific is
 // shorter).
 std::string FormatNumber(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Inf" : "-Inf";  // printf's "inf" has no 'e' to split at
   char buf[64];
   int digits = 1;
   for (; digits < 15; ++digits) {
     std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, x);
     if (std::strtod(buf, nullptr) == x) break;
   }
+  std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, x);
+  // Rounded to 15 digits, the value may end in zeros, which R drops (1.2222222222222e+20 for
+  // 122222222222220222222): the label then reads back to a number printed the same way.
+  const int sign = buf[0] == '-' ? 1 : 0;  // buf is "[-]d.ddd...e+XX"
+  while (digits > 1 && buf[sign + digits] == '0') --digits;
   std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, x);
   std::string sci = buf;
   // R writes at least two exponent digits: 1e+05; printf already does.
@@ -120,16 +132,39 @@ std::string QuoteName(const std::string& name) {
   return IsSyntacticName(name) ? name : "`" + name + "`";
 }
 
+// A set of terms in order of first appearance; the index makes adding one O(log n), so that
+// a formula of many terms (`. + . + ...` over a wide frame) parses in near-linear time.
+class TermList {
+ public:
+  const std::vector<std::vector<int>>& terms() const { return terms_; }
+  size_t size() const { return terms_.size(); }
+  void Add(const std::vector<int>& term) {
+    if (index_.insert(term).second) terms_.push_back(term);
+  }
+  void Remove(const std::vector<int>& term) {
+    if (index_.erase(term) > 0) terms_.erase(std::find(terms_.begin(), terms_.end(), term));
+  }
+  std::vector<std::vector<int>> Take() && { return std::move(terms_); }
+
+ private:
+  std::vector<std::vector<int>> terms_;
+  std::set<std::vector<int>> index_;
+};
+
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, const std::vector<std::string>& available)
-      : tokens_(std::move(tokens)), available_(available) {}
+  Parser(std::vector<Token> tokens, const std::vector<std::string>& available,
+         const FormulaLimits& limits)
+      : tokens_(std::move(tokens)),
+        available_(available),
+        max_depth_(std::min(limits.max_depth, kMaxFormulaDepth)),
+        max_terms_(limits.max_terms) {}
 
   Result<ParsedFormula> Parse(std::string_view text);
 
  private:
   struct TermSet {
-    std::vector<std::vector<int>> terms;
+    TermList terms;
     std::optional<double> number;  // a bare numeric constant (0 or 1 for the intercept)
     int position = 0;
   };
@@ -160,13 +195,33 @@ class Parser {
     return AddVariable(std::move(v));
   }
   int AddVariable(Variable v) {
-    for (size_t i = 0; i < formula_.variables.size(); ++i)
-      if (formula_.variables[i].label == v.label) return static_cast<int>(i);
-    formula_.variables.push_back(std::move(v));
-    return static_cast<int>(formula_.variables.size()) - 1;
+    auto [it, added] =
+        variable_index_.try_emplace(v.label, static_cast<int>(formula_.variables.size()));
+    if (added) formula_.variables.push_back(std::move(v));
+    return it->second;
   }
-  static void AddTerm(std::vector<std::vector<int>>* terms, const std::vector<int>& t) {
-    if (std::find(terms->begin(), terms->end(), t) == terms->end()) terms->push_back(t);
+
+  // The depth check at the token that opened the current level.
+  Status CheckDepth(int position) const {
+    if (depth_ <= max_depth_) return Status::Ok();
+    return PositionError(position, "nested deeper than " + std::to_string(max_depth_) + " levels");
+  }
+  // An expression node over `args`, refused when it would nest the expression deeper than the
+  // limit (a chain a + b + c nests without the parser recursing, so ScopedDepth cannot see it).
+  Result<Expr> MakeNode(Expr::Op op, int position, int error_position, std::vector<Expr> args,
+                        std::string name = "") {
+    Expr e{op, 0, std::move(name), position, std::move(args)};
+    for (const Expr& a : e.args) e.height = std::max(e.height, a.height + 1);
+    if (expression_base_ + e.height > max_depth_)
+      return PositionError(error_position,
+                           "nested deeper than " + std::to_string(max_depth_) + " levels");
+    return e;
+  }
+  // Refuses a term list that grew past the limit, naming the token that made it grow.
+  Status CheckTerms(size_t count, int position) const {
+    if (count <= max_terms_) return Status::Ok();
+    return PositionError(
+        position, "the formula expands to more than " + std::to_string(max_terms_) + " terms");
   }
 
   Result<TermSet> ParseSum(bool top);
@@ -186,8 +241,14 @@ class Parser {
 
   std::vector<Token> tokens_;
   const std::vector<std::string>& available_;
+  const int max_depth_;
+  const size_t max_terms_;
   size_t pos_ = 0;
+  int depth_ = 0;            // levels open (ScopedDepth; see FormulaLimits::max_depth)
+  int expression_base_ = 0;  // depth_ where the expression being parsed begins
   ParsedFormula formula_;
+  std::unordered_map<std::string, int> variable_index_;  // label -> index into variables
+  std::optional<TermList> dot_terms_;                    // what `.` expands to, once built
 };
 
 Result<ParsedFormula> Parser::Parse(std::string_view text) {
@@ -202,7 +263,7 @@ Result<ParsedFormula> Parser::Parse(std::string_view text) {
   MLPROD_ASSIGN_OR_RETURN(TermSet rhs, ParseSum(true));
   if (Peek().kind != Tok::kEnd)
     return PositionError(Peek().position, "unexpected '" + Peek().text + "'");
-  formula_.terms = std::move(rhs.terms);
+  formula_.terms = std::move(rhs.terms).Take();
   std::stable_sort(formula_.terms.begin(), formula_.terms.end(),
                    [](const auto& a, const auto& b) { return a.size() < b.size(); });
   // Input columns, in order of first appearance among the used variables.
@@ -247,14 +308,14 @@ Result<Parser::TermSet> Parser::ParseSum(bool top) {
       }
       continue;
     }
-    for (const auto& t : item.terms) {
+    for (const auto& t : item.terms.terms()) {
       if (minus) {
-        auto it = std::find(result.terms.begin(), result.terms.end(), t);
-        if (it != result.terms.end()) result.terms.erase(it);
+        result.terms.Remove(t);
       } else {
-        AddTerm(&result.terms, t);
+        result.terms.Add(t);
       }
     }
+    MLPROD_RETURN_IF_ERROR(CheckTerms(result.terms.size(), item.position));
   }
   return result;
 }
@@ -265,10 +326,12 @@ Result<Parser::TermSet> Parser::ParseProduct() {
     int op_pos = Next().position;
     MLPROD_ASSIGN_OR_RETURN(TermSet right, ParseInteraction());
     if (left.number || right.number) return PositionError(op_pos, "'*' needs terms on both sides");
+    MLPROD_RETURN_IF_ERROR(CheckTerms(
+        left.terms.size() + right.terms.size() + left.terms.size() * right.terms.size(), op_pos));
     TermSet merged;
     merged.position = left.position;
-    for (const auto& t : left.terms) AddTerm(&merged.terms, t);
-    for (const auto& t : right.terms) AddTerm(&merged.terms, t);
+    for (const auto& t : left.terms.terms()) merged.terms.Add(t);
+    for (const auto& t : right.terms.terms()) merged.terms.Add(t);
     AddInteractions(left, right, &merged);
     left = std::move(merged);
   }
@@ -276,12 +339,13 @@ Result<Parser::TermSet> Parser::ParseProduct() {
 }
 
 // Adds every a:b product of a term of `left` with a term of `right` (as sets of variables).
+// The caller has checked that there are at most max_terms_ products.
 void Parser::AddInteractions(const TermSet& left, const TermSet& right, TermSet* out) {
-  for (const auto& a : left.terms)
-    for (const auto& b : right.terms) {
+  for (const auto& a : left.terms.terms())
+    for (const auto& b : right.terms.terms()) {
       std::vector<int> u;
       std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(u));
-      AddTerm(&out->terms, u);
+      out->terms.Add(u);
     }
 }
 
@@ -291,6 +355,7 @@ Result<Parser::TermSet> Parser::ParseInteraction() {
     int op_pos = Next().position;
     MLPROD_ASSIGN_OR_RETURN(TermSet right, ParseAtom());
     if (left.number || right.number) return PositionError(op_pos, "':' needs terms on both sides");
+    MLPROD_RETURN_IF_ERROR(CheckTerms(left.terms.size() * right.terms.size(), op_pos));
     TermSet merged;
     merged.position = left.position;
     AddInteractions(left, right, &merged);
@@ -310,16 +375,22 @@ Result<Parser::TermSet> Parser::ParseAtom() {
   }
   if (t.kind == Tok::kDot) {
     Next();
-    for (const std::string& name : available_) {
-      if (name == formula_.response) continue;
-      Expr e{Expr::Op::kColumn, 0, name, t.position, {}};
-      int v = AddVariable(e, QuoteName(name));
-      AddTerm(&set.terms, {v});
-      formula_.dot_columns.push_back(name);
+    if (!dot_terms_) {  // every `.` expands to the same columns: build them once
+      dot_terms_.emplace();
+      for (const std::string& name : available_) {
+        if (name == formula_.response) continue;
+        Expr e{Expr::Op::kColumn, 0, name, t.position, {}};
+        dot_terms_->Add({AddVariable(e, QuoteName(name))});
+        formula_.dot_columns.push_back(name);
+        MLPROD_RETURN_IF_ERROR(CheckTerms(dot_terms_->size(), t.position));
+      }
     }
+    set.terms = *dot_terms_;
     return set;
   }
   if (AtOp("(")) {
+    ScopedDepth level(&depth_);
+    MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
     Next();
     MLPROD_ASSIGN_OR_RETURN(set, ParseSum(false));
     MLPROD_RETURN_IF_ERROR(Expect(")"));
@@ -327,27 +398,34 @@ Result<Parser::TermSet> Parser::ParseAtom() {
   }
   if (t.kind != Tok::kName) return PositionError(t.position, "expected a term" + Found());
   Next();
-  if (!t.quoted && AtOp("(") && (t.text == "poly" || t.text == "ns" || t.text == "C")) {
-    Next();
-    MLPROD_ASSIGN_OR_RETURN(Variable v, t.text == "C" ? ParseContrastCall(t) : ParseBasisCall(t));
-    set.terms.push_back({AddVariable(std::move(v))});
-    return set;
-  }
   if (!t.quoted && AtOp("(")) {
+    ScopedDepth level(&depth_);
+    MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
+    // The call's level holds its argument's nodes; for log/exp/sqrt the kCall node is that level.
+    const bool call_node = t.text == "log" || t.text == "exp" || t.text == "sqrt";
+    expression_base_ = call_node ? depth_ - 1 : depth_;
+    if (t.text == "poly" || t.text == "ns" || t.text == "C") {
+      Next();
+      MLPROD_ASSIGN_OR_RETURN(Variable v, t.text == "C" ? ParseContrastCall(t) : ParseBasisCall(t));
+      set.terms.Add({AddVariable(std::move(v))});
+      return set;
+    }
     if (t.text != "I" && t.text != "log" && t.text != "exp" && t.text != "sqrt")
       return PositionError(t.position, "unknown function '" + t.text + "'");
     Next();
-    MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseArith());
+    MLPROD_ASSIGN_OR_RETURN(Expr e, ParseArith());
     MLPROD_RETURN_IF_ERROR(Expect(")"));
-    Expr e = t.text == "I" ? std::move(inner)
-                           : Expr{Expr::Op::kCall, 0, t.text, t.position, {std::move(inner)}};
+    if (call_node) {
+      MLPROD_ASSIGN_OR_RETURN(
+          e, MakeNode(Expr::Op::kCall, t.position, t.position, {std::move(e)}, t.text));
+    }
     std::string label = t.text == "I" ? "I(" + DeparseExpr(e) + ")" : DeparseExpr(e);
-    set.terms.push_back({AddVariable(std::move(e), std::move(label))});
+    set.terms.Add({AddVariable(std::move(e), std::move(label))});
     return set;
   }
   MLPROD_RETURN_IF_ERROR(CheckColumn(t));
   Expr e{Expr::Op::kColumn, 0, t.text, t.position, {}};
-  set.terms.push_back({AddVariable(std::move(e), QuoteName(t.text))});
+  set.terms.Add({AddVariable(std::move(e), QuoteName(t.text))});
   return set;
 }
 
@@ -444,8 +522,9 @@ Result<Expr> Parser::ParseLeftAssociative(const char* op1, Expr::Op kind1, const
   while (AtOp(op1) || AtOp(op2)) {
     const Token& op = Next();
     MLPROD_ASSIGN_OR_RETURN(Expr right, (this->*operand)());
-    int p = left.position;
-    left = Expr{op.text == op1 ? kind1 : kind2, 0, "", p, {std::move(left), std::move(right)}};
+    const int p = left.position;
+    MLPROD_ASSIGN_OR_RETURN(left, MakeNode(op.text == op1 ? kind1 : kind2, p, op.position,
+                                           {std::move(left), std::move(right)}));
   }
   return left;
 }
@@ -460,10 +539,12 @@ Result<Expr> Parser::ParseMulDiv() {
 
 Result<Expr> Parser::ParseUnary() {
   if (AtOp("-") || AtOp("+")) {
+    ScopedDepth level(&depth_);
     const Token& op = Next();
+    MLPROD_RETURN_IF_ERROR(CheckDepth(op.position));
     MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseUnary());
     if (op.text == "+") return inner;
-    return Expr{Expr::Op::kNeg, 0, "", op.position, {std::move(inner)}};
+    return MakeNode(Expr::Op::kNeg, op.position, op.position, {std::move(inner)});
   }
   return ParsePower();
 }
@@ -471,10 +552,12 @@ Result<Expr> Parser::ParseUnary() {
 Result<Expr> Parser::ParsePower() {
   MLPROD_ASSIGN_OR_RETURN(Expr base, ParsePrimary());
   if (!AtOp("^")) return base;
-  Next();
+  ScopedDepth level(&depth_);
+  const int op_position = Next().position;
+  MLPROD_RETURN_IF_ERROR(CheckDepth(op_position));
   MLPROD_ASSIGN_OR_RETURN(Expr exponent, ParseUnary());  // right-associative, allows x^-1
-  int p = base.position;
-  return Expr{Expr::Op::kPow, 0, "", p, {std::move(base), std::move(exponent)}};
+  const int p = base.position;
+  return MakeNode(Expr::Op::kPow, p, op_position, {std::move(base), std::move(exponent)});
 }
 
 Result<Expr> Parser::ParsePrimary() {
@@ -483,21 +566,27 @@ Result<Expr> Parser::ParsePrimary() {
     char* end = nullptr;
     double v = std::strtod(t.text.c_str(), &end);
     if (*end != '\0') return PositionError(t.position, "malformed number '" + t.text + "'");
+    // R would read 1e999 as Inf, but our labels must parse again ("Inf" names no column).
+    if (!std::isfinite(v)) return PositionError(t.position, "number '" + t.text + "' is too large");
     return Expr{Expr::Op::kNumber, v, "", t.position, {}};
   }
   if (t.kind == Tok::kOp && t.text == "(") {
+    ScopedDepth level(&depth_);
+    MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
     MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseArith());
     MLPROD_RETURN_IF_ERROR(Expect(")"));
-    return Expr{Expr::Op::kParen, 0, "", t.position, {std::move(inner)}};
+    return MakeNode(Expr::Op::kParen, t.position, t.position, {std::move(inner)});
   }
   if (t.kind == Tok::kName) {
     if (!t.quoted && AtOp("(")) {
       if (t.text != "log" && t.text != "exp" && t.text != "sqrt")
         return PositionError(t.position, "unknown function '" + t.text + "'");
+      ScopedDepth level(&depth_);
+      MLPROD_RETURN_IF_ERROR(CheckDepth(t.position));
       Next();
       MLPROD_ASSIGN_OR_RETURN(Expr inner, ParseArith());
       MLPROD_RETURN_IF_ERROR(Expect(")"));
-      return Expr{Expr::Op::kCall, 0, t.text, t.position, {std::move(inner)}};
+      return MakeNode(Expr::Op::kCall, t.position, t.position, {std::move(inner)}, t.text);
     }
     MLPROD_RETURN_IF_ERROR(CheckColumn(t));
     return Expr{Expr::Op::kColumn, 0, t.text, t.position, {}};
@@ -543,10 +632,14 @@ std::string DeparseExpr(const Expr& e) {
   return "";
 }
 
-Result<ParsedFormula> ParseFormula(std::string_view text,
-                                   const std::vector<std::string>& available) {
+Result<ParsedFormula> ParseFormula(std::string_view text, const std::vector<std::string>& available,
+                                   const FormulaLimits& limits) {
+  if (text.size() > limits.max_length)
+    return PositionError(
+        static_cast<int>(std::min<size_t>(limits.max_length, INT32_MAX - 1)) + 1,
+        "the formula is longer than " + std::to_string(limits.max_length) + " bytes");
   MLPROD_ASSIGN_OR_RETURN(std::vector<Token> tokens, Tokenize(text));
-  Parser parser(std::move(tokens), available);
+  Parser parser(std::move(tokens), available, limits);
   return parser.Parse(text);
 }
 

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ml/formula_limits.h"
 #include "ml/status.h"
 
 namespace mlprod::ml {
@@ -38,6 +39,10 @@ struct Expr {
   std::string name;        // kColumn: the column; kCall: the function (log, exp, sqrt)
   int position = 0;        // 1-based position of the node's first character in the formula
   std::vector<Expr> args;  // operands (1 for kNeg/kParen/kCall, 2 for binary operators)
+  // Levels below this node: 0 for a number or a column. ParseFormula keeps it within
+  // FormulaLimits::max_depth, which bounds every recursive walk (DeparseExpr, EvalExpr,
+  // ForEachColumn, the destructor).
+  int height = 0;
 };
 
 // R's deparse of `expr`: "x^2", "x * 2", "x/2", "(x + 1)^2", "log(x)".
@@ -86,9 +91,12 @@ struct ParsedFormula {
 
 // Parses `text`, checking every column name against `available` (in frame order; `.` expands to
 // these, minus the response). INVALID_ARGUMENT "formula position P: ..." naming the 1-based
-// character position on a syntax error or an unknown column.
-Result<ParsedFormula> ParseFormula(std::string_view text,
-                                   const std::vector<std::string>& available);
+// character position on a syntax error or an unknown column, and on going past `limits`: for a
+// formula longer than max_length, P is max_length + 1, checked before anything else; for
+// nesting deeper than max_depth, P is the token that opens the level past it (before the parser
+// descends into it); for more than max_terms terms, the operator or `.` that expands past them.
+Result<ParsedFormula> ParseFormula(std::string_view text, const std::vector<std::string>& available,
+                                   const FormulaLimits& limits = {});
 
 // "a:b" for the term's variables.
 std::string TermLabel(const ParsedFormula& formula, const std::vector<int>& term);

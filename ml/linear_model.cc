@@ -1,6 +1,10 @@
 #include "ml/linear_model.h"
 
 #include <cmath>
+#include <cstdint>
+#include <optional>
+
+#include "ml/stored_json.h"
 
 namespace mlprod::ml {
 
@@ -80,7 +84,9 @@ Result<std::shared_ptr<const Model>> DeserializeLinearModel(const json& j) {
   double lambda = NAN, alpha = NAN;
   if (kind == "logistic") {
     if (fit.rank == 0 && p > 0) return Status::InvalidArgument("model has no coefficients");
-    fit.n = j.at("n_obs").get<size_t>();
+    const std::optional<int64_t> n_obs = JsonInteger(j.at("n_obs"), 0, INT64_MAX);
+    if (!n_obs) return Status::InvalidArgument("model n_obs is not a count");
+    fit.n = static_cast<size_t>(*n_obs);
     const json& cov = j.at("cov");
     const Eigen::Index r = static_cast<Eigen::Index>(fit.rank);
     if (cov.size() != fit.rank)

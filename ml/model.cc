@@ -8,17 +8,18 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "ml/cross_validation.h"
 #include "ml/design_matrix.h"
 #include "ml/fit_data.h"
 #include "ml/formula.h"
 #include "ml/kmeans_model.h"
 #include "ml/linear_model.h"
+#include "ml/logistic.h"
 #include "ml/ols.h"
 #include "ml/ols_model.h"
-#include "ml/cross_validation.h"
-#include "ml/logistic.h"
 #include "ml/split.h"
 #include "ml/stepwise.h"
+#include "ml/stored_json.h"
 #include "ml/train_kinds.h"
 
 namespace mlprod::ml {
@@ -133,8 +134,9 @@ Result<CheckedSpec> CheckSpec(const Frame& frame, const TrainOptions& options) {
   std::vector<std::string> available;
   for (const Column& c : frame.columns) available.push_back(c.name);
   const bool one_sided = KindIsOneSided(options.kind);
-  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
-                          ParseModelFormula(options.formula, available, one_sided));
+  MLPROD_ASSIGN_OR_RETURN(
+      ParsedFormula parsed,
+      ParseModelFormula(options.formula, available, one_sided, options.formula_limits));
   const Column* response = one_sided ? nullptr : frame.Find(parsed.response);
   if (other) {
     if (response != nullptr) MLPROD_RETURN_IF_ERROR(CheckKindResponse(options.kind, *response));
@@ -399,11 +401,15 @@ Result<TrainOutput> Train(const Frame& frame, const TrainOptions& options,
 }
 
 Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes) {
+  if (JsonNestedDeeperThan(bytes, kMaxStoredJsonDepth))
+    return Status::DataLoss("not an mlprod model: JSON nested deeper than " +
+                            std::to_string(kMaxStoredJsonDepth) + " levels");
   // Dispatch on "kind"; OLS's own reader handles "ols" and every malformed document.
   nlohmann::json j =
       nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  // Comparisons, not j.value("format", ""): value() throws when the key holds another type.
   if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j["kind"].is_string() ||
-      j.value("format", "") != "mlprod-model")
+      !j.contains("format") || j["format"] != "mlprod-model")
     return DeserializeOlsModel(bytes);
   const std::string kind = j["kind"].get<std::string>();
   if (kind == "ols") return DeserializeOlsModel(bytes);
@@ -437,7 +443,8 @@ Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
     auto where = [&](const std::string& column) {
       return "row " + std::to_string(r + 1) + ", column '" + column + "': ";
     };
-    for (const auto& [key, value] : record) {
+    for (const auto& entry : record) {
+      const std::string& key = entry.first;  // clang 14 cannot capture a structured binding
       bool known = std::any_of(signature.begin(), signature.end(),
                                [&](const InputColumn& in) { return in.name == key; });
       if (!known) return Status::InvalidArgument(where(key) + "not an input of the model");

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ml/formula_limits.h"
 #include "ml/frame.h"
 #include "ml/status.h"
 
@@ -40,6 +41,9 @@ struct TrainOptions {
   // (empty = aic). See ml/stepwise.h.
   std::string select;
   std::string criterion;
+  // Caps on `formula` (client text): over one, Train and ValidateTrainOptions answer
+  // INVALID_ARGUMENT naming the position. The server sets them from its flags.
+  FormulaLimits formula_limits;
 };
 
 // The run registry keeps a run's params as a string map; the server stores the k-fold plan and

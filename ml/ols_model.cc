@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+
+#include "ml/stored_json.h"
 
 namespace mlprod::ml {
 namespace {
@@ -132,10 +136,11 @@ std::string OlsModel::Serialize() const {
 
 Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes) {
   json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != kFormat)
+  // A comparison, not j.value("format", ""): value() throws when the key holds another type.
+  if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != kFormat)
     return Status::DataLoss("not an mlprod model");
   try {
-    if (j.at("format_version").get<int>() != kFormatVersion)
+    if (j.at("format_version") != kFormatVersion)  // not get<int>(): 1e300 would not fit
       return Status::InvalidArgument("unsupported model format version " +
                                      j.at("format_version").dump());
     if (j.at("kind").get<std::string>() != "ols")
@@ -148,9 +153,10 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       signature.push_back({in.at("name").get<std::string>(), type,
                            in.at("levels").get<std::vector<std::string>>()});
     }
-    MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
-                            ParseFormula(j.at("formula").get<std::string>(),
-                                         j.at("parse_columns").get<std::vector<std::string>>()));
+    MLPROD_ASSIGN_OR_RETURN(
+        ParsedFormula parsed,
+        ParseFormula(j.at("formula").get<std::string>(),
+                     j.at("parse_columns").get<std::vector<std::string>>(), kStoredFormulaLimits));
     if (parsed.response != j.at("response").get<std::string>())
       return Status::InvalidArgument("model response does not match its formula");
     MLPROD_ASSIGN_OR_RETURN(Design design, Design::Create(std::move(parsed), signature));
@@ -158,6 +164,8 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       return Status::InvalidArgument("model terms do not match its formula");
     if (j.contains("transforms"))
       MLPROD_RETURN_IF_ERROR(design.RestoreState(j.at("transforms").dump()));
+    if (!design.fitted())  // models from before "transforms" had no poly()/ns() terms
+      return Status::InvalidArgument("model lacks the state of its poly()/ns() terms");
     const size_t p = design.cols();
     std::vector<double> imputation;
     for (const json& v : j.at("imputation")) imputation.push_back(NumberOr(v));
@@ -175,7 +183,9 @@ Result<std::shared_ptr<const Model>> DeserializeOlsModel(std::string_view bytes)
       fit.kept.push_back(static_cast<int>(c));
     }
     fit.rank = fit.kept.size();
-    fit.n = j.at("n_obs").get<size_t>();
+    const std::optional<int64_t> n_obs = JsonInteger(j.at("n_obs"), 0, INT64_MAX);
+    if (!n_obs) return Status::InvalidArgument("model n_obs is not a count");
+    fit.n = static_cast<size_t>(*n_obs);
     fit.rss = NumberOr(j.at("rss"));
     fit.sigma = NumberOr(j.at("sigma"));
     fit.df_residual = NumberOr(j.at("df_residual"));

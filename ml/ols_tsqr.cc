@@ -36,8 +36,13 @@ inline double Sum(Vec v) { return _mm_cvtsd_f64(v) + _mm_cvtsd_f64(_mm_unpackhi_
 #include "ml/ols_tsqr_kernel.inc"
 }  // namespace sse2
 
+// GCC and clang spell "compile these functions for another target" differently.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 namespace avx2 {
 using Vec = __m256d;
 constexpr Index kLanes = 4;
@@ -54,10 +59,14 @@ inline double Sum(Vec v) {
 }
 #include "ml/ols_tsqr_kernel.inc"
 }  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
 #pragma GCC pop_options
-
 #pragma GCC push_options
 #pragma GCC target("avx512f")
+#endif
 namespace avx512 {
 using Vec = __m512d;
 constexpr Index kLanes = 8;
@@ -75,7 +84,11 @@ inline double Sum(Vec v) {  // through memory: GCC 12's lane extracts warn spuri
 }
 #include "ml/ols_tsqr_kernel.inc"
 }  // namespace avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 using FactorFn = void (*)(double*, Index, double*, Index, double*, double*, double*);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "ml/fit_data.h"
@@ -47,7 +48,8 @@ Result<TrainOutput> TrainStepwise(const Frame& frame, const TrainOptions& option
 
   std::vector<std::string> available;
   for (const Column& c : frame.columns) available.push_back(c.name);
-  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed, ParseFormula(options.formula, available));
+  MLPROD_ASSIGN_OR_RETURN(ParsedFormula parsed,
+                          ParseFormula(options.formula, available, options.formula_limits));
   const std::vector<InputColumn> signature = SignatureOf(frame, parsed);
   const size_t n_terms = parsed.terms.size();
   std::vector<std::string> labels;
@@ -81,6 +83,9 @@ Result<TrainOutput> TrainStepwise(const Frame& frame, const TrainOptions& option
     return !progress || progress(fraction, line);
   };
   TrainOptions candidate = options;
+  // A candidate lists its terms one by one, which can be longer than the formula the client
+  // sent (y ~ a * b * c, y ~ .); it is ours, and nests no deeper than the parsed original.
+  candidate.formula_limits.max_length = SIZE_MAX;
   candidate.select.clear();
   candidate.criterion.clear();
   candidate.folds = 0;
@@ -162,6 +167,7 @@ Result<TrainOutput> TrainStepwise(const Frame& frame, const TrainOptions& option
   final_options.select.clear();
   final_options.criterion.clear();
   final_options.formula = selected;
+  final_options.formula_limits.max_length = SIZE_MAX;  // as the candidates
   Result<TrainOutput> out = Train(frame, final_options, [&](double p, const std::string& line) {
     return !progress || progress(0.8 + 0.2 * p, line);
   });

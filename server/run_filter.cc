@@ -8,6 +8,8 @@
 #include <cstring>
 #include <optional>
 
+#include "ml/scoped_depth.h"
+
 namespace mlprod::server {
 namespace run_filter_internal {
 
@@ -276,7 +278,14 @@ struct Token {
 
 class Parser {
  public:
-  Parser(std::string_view expr, const char* what) : expr_(expr), what_(what) {}
+  Parser(std::string_view expr, const char* what, const RunFilterLimits& limits)
+      : expr_(expr), what_(what), max_depth_(std::min(limits.max_depth, kMaxRunFilterDepth)) {}
+
+  // Refuses an expression over `max_length` bytes before reading it.
+  Status CheckLength(size_t max_length) const {
+    if (expr_.size() <= max_length) return Status::Ok();
+    return Error(max_length, "longer than " + std::to_string(max_length) + " bytes");
+  }
 
   Status Tokenize() {
     size_t i = 0;
@@ -433,9 +442,16 @@ class Parser {
     return std::shared_ptr<const Node>(node);
   }
 
+  // The depth check at the token that opened the current level.
+  Status CheckDepth(size_t offset) const {
+    if (depth_ <= max_depth_) return Status::Ok();
+    return Error(offset, "nested deeper than " + std::to_string(max_depth_) + " levels");
+  }
+
   Result<std::shared_ptr<const Node>> ParseUnary() {
     if (IsKeyword("NOT")) {
-      Next();
+      ml::ScopedDepth level(&depth_);
+      MLPROD_RETURN_IF_ERROR(CheckDepth(Next().offset));
       MLPROD_ASSIGN_OR_RETURN(auto child, ParseUnary());
       auto node = std::make_shared<Node>();
       node->type = Node::Type::kNot;
@@ -443,8 +459,9 @@ class Parser {
       return std::shared_ptr<const Node>(node);
     }
     if (Peek().type == Token::Type::kLParen) {
-      const size_t open = Peek().offset;
-      Next();
+      ml::ScopedDepth level(&depth_);
+      const size_t open = Next().offset;
+      MLPROD_RETURN_IF_ERROR(CheckDepth(open));
       MLPROD_ASSIGN_OR_RETURN(auto inner, ParseOr());
       if (Peek().type != Token::Type::kRParen) {
         return Error(Peek().offset, "expected ')' to close the '(' opened at character " +
@@ -614,17 +631,20 @@ class Parser {
 
   std::string_view expr_;
   const char* what_;
+  const int max_depth_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;  // levels open (ScopedDepth; see RunFilterLimits::max_depth)
 };
 
 }  // namespace run_filter_internal
 
 using namespace run_filter_internal;
 
-Result<RunFilter> RunFilter::Parse(std::string_view expr) {
+Result<RunFilter> RunFilter::Parse(std::string_view expr, const RunFilterLimits& limits) {
   RunFilter filter;
-  Parser parser(expr, "filter");
+  Parser parser(expr, "filter", limits);
+  MLPROD_RETURN_IF_ERROR(parser.CheckLength(limits.max_length));
   MLPROD_RETURN_IF_ERROR(parser.Tokenize());
   if (expr.find_first_not_of(" \t\r\n") == std::string_view::npos) return filter;
   MLPROD_ASSIGN_OR_RETURN(filter.root_, parser.ParseFilter());
@@ -635,8 +655,9 @@ bool RunFilter::Matches(const registry::Run& run) const {
   return root_ == nullptr || Evaluate(*root_, run);
 }
 
-Result<std::vector<OrderKey>> ParseOrderBy(std::string_view expr) {
-  Parser parser(expr, "order-by");
+Result<std::vector<OrderKey>> ParseOrderBy(std::string_view expr, const RunFilterLimits& limits) {
+  Parser parser(expr, "order-by", limits);
+  MLPROD_RETURN_IF_ERROR(parser.CheckLength(limits.max_length));
   MLPROD_RETURN_IF_ERROR(parser.Tokenize());
   return parser.ParseOrder();
 }

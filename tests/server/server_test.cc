@@ -337,6 +337,40 @@ TEST_F(ServerTest, SubmitWithUnknownColumnIsInvalidAndStoresNoRun) {
   EXPECT_EQ(runs.runs_size(), 0);
 }
 
+// Issue 10: a formula or filter nested 10^5 levels deep used to overflow the server's stack.
+// Every RPC that parses one answers INVALID_ARGUMENT naming the position, and the server serves on.
+TEST_F(ServerTest, FormulasAndFiltersNestedAHundredThousandDeepAreInvalid) {
+  Upload(WriteCsv(false), "lin");
+  const size_t n = 100000;
+  v1::SubmitRunRequest submit;
+  submit.mutable_dataset()->set_name("lin");
+  submit.set_formula("y ~ " + std::string(n, '(') + "x" + std::string(n, ')'));
+  v1::Run run;
+  auto context = client_->NewContext();
+  grpc::Status s = client_->training().SubmitRun(context.get(), submit, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("formula position 8193"), std::string::npos) << s.error_message();
+
+  v1::ListRunsRequest list;
+  list.set_filter(std::string(n, '(') + "metrics.rmse > 1" + std::string(n, ')'));
+  v1::ListRunsResponse runs;
+  context = client_->NewContext();
+  s = client_->training().ListRuns(context.get(), list, &runs);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("position 4097"), std::string::npos) << s.error_message();
+  list.set_filter(std::string(n, '('));
+  context = client_->NewContext();
+  EXPECT_EQ(client_->training().ListRuns(context.get(), list, &runs).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  list.clear_filter();
+  list.set_order_by(std::string(n, '('));
+  context = client_->NewContext();
+  EXPECT_EQ(client_->training().ListRuns(context.get(), list, &runs).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  Train("lin", "y ~ x");  // still serving
+}
+
 // A data dir from before column files keeps the uploaded CSV text itself ("datasets/N.csv"): it is
 // parsed on first use, so older versions still train.
 TEST_F(ServerTest, VersionStoredAsCsvTextBeforeColumnFilesStillTrains) {
