@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "ml/formula_limits.h"
 #include "ml/status.h"
 #include "server/auth/token_authenticator.h"
 
@@ -29,6 +30,9 @@ struct ServerLimits {
   int max_connection_idle_seconds = 300;   // a connection with no call is closed
   int max_connection_age_seconds = 3600;   // every connection is asked to go away...
   int max_connection_age_grace_seconds = 600;  // ...and cut when its calls outlast this
+  ml::FormulaLimits formula;           // SubmitRun's formula (ml/formula_limits.h)
+  size_t max_filter_length = 4096;     // ListRuns' filter and order-by (server/run_filter.h)
+  int max_filter_depth = 100;
 };
 
 struct ServerOptions {

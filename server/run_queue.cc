@@ -10,8 +10,8 @@
 namespace mlprod::server {
 
 RunQueue::RunQueue(registry::Registry* registry, DatasetCache* cache, ServerMetrics* metrics,
-                   int workers)
-    : registry_(registry), cache_(cache), metrics_(metrics) {
+                   int workers, const ml::FormulaLimits& formula_limits)
+    : registry_(registry), cache_(cache), metrics_(metrics), formula_limits_(formula_limits) {
   for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { WorkerLoop(); });
 }
 
@@ -193,6 +193,7 @@ void RunQueue::Execute(const std::string& run_id) {
   options.missing = *missing;
   options.test_fraction = run->test_fraction;
   options.seed = run->seed;
+  options.formula_limits = formula_limits_;
   s = ml::TakePlanParams(&options);  // cv_folds, select, criterion live in the params map
   if (!s.ok()) return fail(s);
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "ml/formula_limits.h"
 #include "registry/registry.h"
 #include "server/dataset_cache.h"
 #include "server/metrics.h"
@@ -25,9 +26,10 @@ namespace mlprod::server {
 class RunQueue {
  public:
   // Starts `workers` threads. `registry`, `cache` and `metrics` (where each ended run is
-  // counted) outlive the queue.
+  // counted) outlive the queue. Runs parse their formula within `formula_limits`, the ones
+  // SubmitRun checked them against.
   RunQueue(registry::Registry* registry, DatasetCache* cache, ServerMetrics* metrics,
-           int workers);
+           int workers, const ml::FormulaLimits& formula_limits = {});
   ~RunQueue();  // Stop()
 
   RunQueue(const RunQueue&) = delete;
@@ -82,6 +84,7 @@ class RunQueue {
   registry::Registry* const registry_;
   DatasetCache* const cache_;
   ServerMetrics* const metrics_;
+  const ml::FormulaLimits formula_limits_;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;

@@ -16,6 +16,7 @@
 #include "registry/registry.h"
 #include "server/logging.h"
 #include "server/mlprod_server.h"
+#include "server/run_filter.h"
 
 namespace mlprod::server {
 namespace {
@@ -24,7 +25,10 @@ namespace {
 void AddLimitFlags(CLI::App& app, ServerLimits& limits, size_t& memory_mb, size_t& message_mb,
                    size_t& metadata_kb) {
   auto add = [&app](const char* name, auto& value, const char* help) {
-    app.add_option(name, value, help)->capture_default_str()->group("Limits");
+    app.add_option(name, value, help)
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str()
+        ->group("Limits");
   };
   add("--max-concurrent-streams", limits.max_concurrent_streams,
       "calls in flight on one connection");
@@ -44,6 +48,20 @@ void AddLimitFlags(CLI::App& app, ServerLimits& limits, size_t& memory_mb, size_
       "ask every connection to go away after this long");
   add("--max-connection-age-grace-seconds", limits.max_connection_age_grace_seconds,
       "then cut it when its calls outlast this");
+  add("--max-formula-length", limits.formula.max_length, "longest formula, in bytes");
+  app.add_option("--max-formula-depth", limits.formula.max_depth,
+                 "deepest nesting of a formula (parentheses, calls, operators inside I())")
+      ->check(CLI::Range(1, ml::kMaxFormulaDepth))
+      ->capture_default_str()
+      ->group("Limits");
+  add("--max-formula-terms", limits.formula.max_terms, "most terms a formula may expand to");
+  add("--max-filter-length", limits.max_filter_length,
+      "longest run filter or order-by, in bytes");
+  app.add_option("--max-filter-depth", limits.max_filter_depth,
+                 "deepest nesting of a run filter (parentheses and NOT)")
+      ->check(CLI::Range(1, kMaxRunFilterDepth))
+      ->capture_default_str()
+      ->group("Limits");
 }
 
 // `mlprod-server token create --data-dir D --name N --role R`: the first admin's token. Prints

@@ -158,6 +158,7 @@ grpc::Status TrainingServiceImpl::SubmitRun(grpc::ServerContext* context,
   options.missing = *missing;
   options.test_fraction = spec.test_fraction;
   options.seed = spec.seed;
+  options.formula_limits = formula_limits_;
   s = ml::TakePlanParams(&options);
   if (!s.ok()) return ToGrpcStatus(s);
   s = ml::ValidateTrainOptions(**frame, options);
@@ -196,13 +197,13 @@ grpc::Status TrainingServiceImpl::ListRuns(grpc::ServerContext* context,
   // The registry has no query language: filter, order and page here, over its list.
   auto runs = registry_->ListRuns(experiment);
   if (!runs.ok()) return ToGrpcStatus(runs.status());
-  return ToGrpcStatus(SelectRuns(*request, std::move(runs).value(), response));
+  return ToGrpcStatus(SelectRuns(*request, std::move(runs).value(), response, filter_limits_));
 }
 
 Status SelectRuns(const v1::ListRunsRequest& request, std::vector<registry::Run> runs,
-                  v1::ListRunsResponse* response) {
-  MLPROD_ASSIGN_OR_RETURN(RunFilter filter, RunFilter::Parse(request.filter()));
-  MLPROD_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(request.order_by()));
+                  v1::ListRunsResponse* response, const RunFilterLimits& limits) {
+  MLPROD_ASSIGN_OR_RETURN(RunFilter filter, RunFilter::Parse(request.filter(), limits));
+  MLPROD_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(request.order_by(), limits));
   if (request.page_size() < 0) {
     return Status::InvalidArgument("page size must be >= 0, got " +
                                    std::to_string(request.page_size()));

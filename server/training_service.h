@@ -3,16 +3,25 @@
 
 #include "mlprod/v1/training.grpc.pb.h"
 #include "registry/registry.h"
+#include "ml/formula_limits.h"
 #include "server/dataset_cache.h"
+#include "server/run_filter.h"
 #include "server/run_queue.h"
 
 namespace mlprod::server {
 
 class TrainingServiceImpl final : public v1::TrainingService::Service {
  public:
-  // Every pointer outlives the service.
-  TrainingServiceImpl(registry::Registry* registry, DatasetCache* cache, RunQueue* queue)
-      : registry_(registry), cache_(cache), queue_(queue) {}
+  // Every pointer outlives the service. Formulas and filters over the limits are
+  // INVALID_ARGUMENT naming the position.
+  TrainingServiceImpl(registry::Registry* registry, DatasetCache* cache, RunQueue* queue,
+                      const ml::FormulaLimits& formula_limits,
+                      const RunFilterLimits& filter_limits)
+      : registry_(registry),
+        cache_(cache),
+        queue_(queue),
+        formula_limits_(formula_limits),
+        filter_limits_(filter_limits) {}
 
   grpc::Status CreateExperiment(grpc::ServerContext* context,
                                 const v1::CreateExperimentRequest* request,
@@ -37,13 +46,15 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
   registry::Registry* const registry_;
   DatasetCache* const cache_;
   RunQueue* const queue_;
+  const ml::FormulaLimits formula_limits_;
+  const RunFilterLimits filter_limits_;
 };
 
 // ListRuns below gRPC: the runs of `runs` (newest first, as the registry lists them) that match
 // request.filter(), in request.order_by() order, paged. INVALID_ARGUMENT for a bad filter,
-// order-by, page size or page token.
+// order-by (or one over `limits`), page size or page token.
 Status SelectRuns(const v1::ListRunsRequest& request, std::vector<registry::Run> runs,
-                  v1::ListRunsResponse* response);
+                  v1::ListRunsResponse* response, const RunFilterLimits& limits = {});
 
 // Converts a stored run (with its report) to the API message.
 void ToProto(const registry::Run& in, v1::Run* out);

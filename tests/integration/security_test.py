@@ -251,5 +251,26 @@ class ListenRulesTest(unittest.TestCase):
         raise AssertionError("no 'metrics on HOST:PORT' line in the log:\n" + server.log())
 
 
+class LimitFlags(harness.ServerTestCase):
+    """The parser caps follow their flags, through SubmitRun and ListRuns."""
+    server_args = ("--max-formula-length", "40", "--max-formula-depth", "3",
+                   "--max-filter-length", "30", "--max-filter-depth", "2")
+
+    def test_formula_and_filter_caps_follow_the_flags(self):
+        self.upload_salaries()
+        self.submit("salary ~ years_code")                       # 19 bytes, depth 0
+        long_formula = "salary ~ years_code + country + remote + age"   # 44 bytes
+        message = self.assertError("INVALID_ARGUMENT", "runs", "submit", "--dataset", "salaries",
+                                   "--formula", long_formula, mentions=["41"])
+        self.assertIn("40", message)
+        self.assertError("INVALID_ARGUMENT", "runs", "submit", "--dataset", "salaries",
+                         "--formula", "salary ~ I((((years_code))))")
+        self.ok("runs", "list", "--filter", "metrics.rmse > 1")
+        self.assertError("INVALID_ARGUMENT", "runs", "list", "--filter",
+                         "metrics.rmse > 1 and params.model = 'ols'", mentions=["31"])
+        self.assertError("INVALID_ARGUMENT", "runs", "list", "--filter",
+                         "(((metrics.rmse > 1)))")
+
+
 if __name__ == "__main__":
     harness.main()
