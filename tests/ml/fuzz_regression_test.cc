@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ml/checksum.h"
 #include "ml/column_file.h"
 #include "ml/csv_reader.h"
 #include "ml/formula.h"
@@ -57,29 +58,44 @@ Result<Frame> ReadBack(const std::string& file) {
       file.size());
 }
 
-// Where the footer says column `column`'s cells of the first block start.
-uint64_t PartOffset(const std::string& file, size_t column) {
-  uint64_t footer_size;
-  std::memcpy(&footer_size, file.data() + file.size() - 16, 8);
-  const auto footer =
-      nlohmann::json::parse(file.substr(file.size() - 16 - footer_size, footer_size));
-  return footer.at("blocks").at(0).at("parts").at(column).at(0).get<uint64_t>();
-}
+// A version 2 column file ends in: footer JSON, its size (8 bytes), its XXH64 (8), "MLPCOLS2".
+constexpr size_t kTrailer = 24;
 
-// The file with its footer replaced by `footer`.
-std::string WithFooter(const std::string& file, const nlohmann::json& footer) {
+uint64_t FooterSize(const std::string& file) {
   uint64_t footer_size;
-  std::memcpy(&footer_size, file.data() + file.size() - 16, 8);
-  std::string out = file.substr(0, file.size() - 16 - footer_size) + footer.dump();
-  const uint64_t size = out.size() - (file.size() - 16 - footer_size);
-  out.append(reinterpret_cast<const char*>(&size), 8);
-  return out + "MLPCOLS1";
+  std::memcpy(&footer_size, file.data() + file.size() - kTrailer, 8);
+  return footer_size;
 }
 
 nlohmann::json FooterOf(const std::string& file) {
-  uint64_t footer_size;
-  std::memcpy(&footer_size, file.data() + file.size() - 16, 8);
-  return nlohmann::json::parse(file.substr(file.size() - 16 - footer_size, footer_size));
+  return nlohmann::json::parse(
+      file.substr(file.size() - kTrailer - FooterSize(file), FooterSize(file)));
+}
+
+// Where the footer says column `column`'s cells of the first block start.
+uint64_t PartOffset(const std::string& file, size_t column) {
+  return FooterOf(file).at("blocks").at(0).at("parts").at(column).at(0).get<uint64_t>();
+}
+
+// The file with its footer replaced by `footer`, checksummed as the writer would, so that only
+// the damage a test plants is what the reader sees.
+std::string WithFooter(const std::string& file, const nlohmann::json& footer) {
+  const std::string text = footer.dump();
+  std::string out = file.substr(0, file.size() - kTrailer - FooterSize(file)) + text;
+  const uint64_t size = text.size();
+  const uint64_t hash = Xxh64(text);
+  out.append(reinterpret_cast<const char*>(&size), 8);
+  out.append(reinterpret_cast<const char*>(&hash), 8);
+  return out + "MLPCOLS2";
+}
+
+// The file with the first block's part of `column` (`bytes` long) checksummed again after the
+// test changed its cells: the reader's own checks must find the damage, not the checksum.
+std::string Rechecked(const std::string& file, size_t column, size_t bytes) {
+  nlohmann::json footer = FooterOf(file);
+  auto& part = footer.at("blocks").at(0).at("parts").at(column);
+  part.at(2) = Xxh64(std::string_view(file).substr(part.at(0).get<uint64_t>(), bytes));
+  return WithFooter(file, footer);
 }
 
 // model_fuzzer (UBSan) found get<int>() of "format_version": 1.4e62 casting out of range; the
@@ -140,8 +156,10 @@ TEST(FuzzRegression, ColumnFileCodesBelowMinusOneAreDataLoss) {
   ASSERT_TRUE(ReadBack(file).ok());
   const int32_t garbage = -842268671;
   std::memcpy(&file[PartOffset(file, 1) + 4], &garbage, 4);
-  Result<Frame> read = ReadBack(file);
+  Result<Frame> read = ReadBack(Rechecked(file, 1, 3 * sizeof(int32_t)));
   EXPECT_EQ(read.status().code(), StatusCode::kDataLoss) << read.status().ToString();
+  EXPECT_EQ(read.status().message().find("checksum"), std::string::npos)
+      << "the cells' own check, not the checksum, must refuse: " << read.status().ToString();
 }
 
 // column_file_fuzzer (the invariant added with the fix above): a cell turned NaN by damage made a
@@ -150,8 +168,10 @@ TEST(FuzzRegression, ColumnFileMissingCountMustMatchTheCells) {
   std::string file = ColumnFileOf("x,g\n1,a\n2,b\n3,a\n");
   const double nan = std::nan("");
   std::memcpy(&file[PartOffset(file, 0) + 8], &nan, 8);
-  Result<Frame> read = ReadBack(file);
+  Result<Frame> read = ReadBack(Rechecked(file, 0, 3 * sizeof(double)));
   EXPECT_EQ(read.status().code(), StatusCode::kDataLoss) << read.status().ToString();
+  EXPECT_EQ(read.status().message().find("checksum"), std::string::npos)
+      << "the cells' own check, not the checksum, must refuse: " << read.status().ToString();
 }
 
 // model_fuzzer: a model whose "transforms" key was lost loaded as a model with unfitted poly()
