@@ -70,7 +70,9 @@ std::string EncodeReport(const ml::FitReport& report, const ml::Model& model) {
   return j.dump();
 }
 
-void DecodeReportInto(std::string_view text, v1::Run* run) {
+namespace {
+
+void DecodeReport(std::string_view text, v1::Run* run) {
   if (text.empty()) return;
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return;
@@ -97,7 +99,7 @@ void DecodeReportInto(std::string_view text, v1::Run* run) {
   ToProto(SignatureFromJson(j.value("signature", json::array())), run->mutable_signature());
 }
 
-void DecodePlotDataInto(std::string_view text, v1::RunPlotData* data) {
+void DecodePlotData(std::string_view text, v1::RunPlotData* data) {
   if (text.empty()) return;
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return;
@@ -115,6 +117,24 @@ void DecodePlotDataInto(std::string_view text, v1::RunPlotData* data) {
   data->set_response(j.value("response", ""));
 }
 
+}  // namespace
+
+// value() and get() throw on a member of another type, which only a damaged row has: decode as
+// far as it goes rather than let the exception reach a handler (UNKNOWN) or a worker thread.
+void DecodeReportInto(std::string_view text, v1::Run* run) {
+  try {
+    DecodeReport(text, run);
+  } catch (const json::exception&) {
+  }
+}
+
+void DecodePlotDataInto(std::string_view text, v1::RunPlotData* data) {
+  try {
+    DecodePlotData(text, data);
+  } catch (const json::exception&) {
+  }
+}
+
 std::string EncodeSignature(const std::vector<ml::InputColumn>& signature) {
   return SignatureJson(signature).dump();
 }
@@ -122,7 +142,11 @@ std::string EncodeSignature(const std::vector<ml::InputColumn>& signature) {
 std::vector<ml::InputColumn> DecodeSignature(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return {};
-  return SignatureFromJson(j);
+  try {
+    return SignatureFromJson(j);
+  } catch (const json::exception&) {
+    return {};
+  }
 }
 
 v1::ColumnType ToProto(ml::ColumnType type) {

@@ -15,7 +15,8 @@ namespace mlprod::server {
 
 std::string EncodeReport(const ml::FitReport& report, const ml::Model& model);
 // Fills coefficients, sigma, df_residual, n_obs, rows_dropped, n_test, log, response and
-// signature of `run` from EncodeReport's output. Ignores an empty `json`.
+// signature of `run` from EncodeReport's output. Ignores an empty `json`; a damaged one is
+// decoded as far as it goes.
 void DecodeReportInto(std::string_view json, v1::Run* run);
 
 // Fills fitted, actual and response of `data` from EncodeReport's output (plot_fitted,
@@ -23,7 +24,7 @@ void DecodeReportInto(std::string_view json, v1::Run* run);
 void DecodePlotDataInto(std::string_view json, v1::RunPlotData* data);
 
 std::string EncodeSignature(const std::vector<ml::InputColumn>& signature);
-// Empty on malformed input (the server wrote it, so that is a storage fault already reported).
+// Empty on malformed or damaged input (the server wrote it, so that is a storage fault).
 std::vector<ml::InputColumn> DecodeSignature(std::string_view json);
 
 v1::ColumnType ToProto(ml::ColumnType type);
