@@ -13,7 +13,7 @@
 #include "registry/registry.h"
 #include "server/auth/call_gate.h"
 #include "server/auth/token_service.h"
-#include "server/call_observer.h"
+#include "server/call_interceptor.h"
 #include "server/dataset_cache.h"
 #include "server/dataset_service.h"
 #include "server/inference_service.h"
@@ -139,6 +139,7 @@ class MlprodServerImpl final : public MlprodServer {
       : registry_(std::move(registry)),
         interrupted_(interrupted),
         auth_(registry_.get(), options.auth),
+        gate_(&auth_, options.limits.max_metadata_bytes),
         datasets_(registry_.get(), options.dataset_cache_bytes),
         queue_(registry_.get(), &datasets_, &metrics_, options.workers, options.limits.formula),
         serving_(registry_.get()),
@@ -182,8 +183,7 @@ class MlprodServerImpl final : public MlprodServer {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> hooks;
-    hooks.push_back(CallGateInterceptors(&auth_, options.limits.max_metadata_bytes));
-    hooks.push_back(CallObserverInterceptors(&metrics_));
+    hooks.push_back(CallInterceptors(&gate_, &observer_));
     builder.experimental().SetInterceptorCreators(std::move(hooks));
     for (const Served& s : Services()) builder.RegisterService(s.service);
     server_ = builder.BuildAndStart();
@@ -250,7 +250,9 @@ class MlprodServerImpl final : public MlprodServer {
   std::unique_ptr<registry::Registry> registry_;
   const int interrupted_;
   TokenAuthenticator auth_;
+  CallGate gate_;
   ServerMetrics metrics_;
+  CallObserver observer_{&metrics_};
   DatasetCache datasets_;
   RunQueue queue_;
   ServingModels serving_;

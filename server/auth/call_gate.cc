@@ -13,8 +13,6 @@
 namespace mlprod::server {
 namespace {
 
-using grpc::experimental::InterceptionHookPoints;
-
 // The verdicts of the calls in flight, by their ServerContext. Sharded so that concurrent calls
 // rarely wait on one another.
 class VerdictTable {
@@ -53,94 +51,56 @@ VerdictTable& Verdicts() {
   return *table;
 }
 
-std::string_view Find(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
-                      std::string_view key) {
+std::string_view Find(const ClientMetadata& metadata, std::string_view key) {
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return {};
   return std::string_view(it->second.data(), it->second.size());
 }
 
 // The client's own account of who it is, used only with auth off: recorded, never trusted.
-std::string ClaimedActor(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+std::string ClaimedActor(const ClientMetadata& metadata) {
   const std::string_view actor = Find(metadata, "x-mlprod-actor");
   if (actor.empty() || !registry::ValidateName("actor", actor).ok()) return "anonymous";
   return std::string(actor);
 }
 
-class CallGate final : public grpc::experimental::Interceptor {
- public:
-  CallGate(grpc::experimental::ServerRpcInfo* info, TokenAuthenticator* auth,
-           size_t max_metadata_bytes)
-      : info_(info),
-        call_(info->server_context()),
-        auth_(auth),
-        max_metadata_bytes_(max_metadata_bytes) {}
-
-  ~CallGate() override {
-    if (published_) Verdicts().Erase(call_);
-  }
-
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
-      verdict_ = Decide(*methods->GetRecvInitialMetadata());
-      Verdicts().Put(call_, &verdict_);
-      published_ = true;
-    }
-    methods->Proceed();
-  }
-
- private:
-  Result<Caller> Decide(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
-    const std::string_view method = info_->method() != nullptr ? info_->method() : "";
-    const std::optional<Access> access = RequiredAccess(method);
-    if (!access) {
-      return Status::PermissionDenied(fmt::format(
-          "{} is not in the server's role table, so no one may call it", method));
-    }
-    if (info_->server_context()->deadline() < std::chrono::system_clock::now()) {
-      return Status(StatusCode::kDeadlineExceeded, "the call's deadline passed before it began");
-    }
-    size_t metadata_bytes = 0;
-    for (const auto& [key, value] : metadata) metadata_bytes += key.size() + value.size() + 32;
-    if (metadata_bytes > max_metadata_bytes_) {
-      return Status::ResourceExhausted(fmt::format(
-          "the request's metadata is {} bytes, over the server's limit of {} (--max-metadata-kb)",
-          metadata_bytes, max_metadata_bytes_));
-    }
-    if (access->open) return Caller{ClaimedActor(metadata), Role::kViewer, false};
-    if (!auth_->enabled()) return Caller{ClaimedActor(metadata), Role::kAdmin, false};
-    MLPROD_ASSIGN_OR_RETURN(TokenIdentity id, auth_->Authenticate(Find(metadata, "authorization")));
-    if (id.role < access->role) {
-      return Status::PermissionDenied(fmt::format("{} needs the {} role; token '{}' has {}",
-                                                  method, RoleName(access->role), id.name,
-                                                  RoleName(id.role)));
-    }
-    return Caller{std::move(id.name), id.role, true};
-  }
-
-  grpc::experimental::ServerRpcInfo* const info_;
-  const void* const call_;  // the key of this call's verdict
-  TokenAuthenticator* const auth_;
-  const size_t max_metadata_bytes_;
-  Result<Caller> verdict_ = Status::Internal("the call gate has not decided yet");
-  bool published_ = false;
-};
-
-class CallGateFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  CallGateFactory(TokenAuthenticator* auth, size_t max_metadata_bytes)
-      : auth_(auth), max_metadata_bytes_(max_metadata_bytes) {}
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    return new CallGate(info, auth_, max_metadata_bytes_);
-  }
-
- private:
-  TokenAuthenticator* const auth_;
-  const size_t max_metadata_bytes_;
-};
-
 }  // namespace
+
+Result<Caller> CallGate::Decide(std::string_view method, const grpc::ServerContextBase& context,
+                                const ClientMetadata& metadata) const {
+  const std::optional<Access> access = RequiredAccess(method);
+  if (!access) {
+    return Status::PermissionDenied(
+        fmt::format("{} is not in the server's role table, so no one may call it", method));
+  }
+  if (context.deadline() < std::chrono::system_clock::now()) {
+    return Status(StatusCode::kDeadlineExceeded, "the call's deadline passed before it began");
+  }
+  size_t metadata_bytes = 0;
+  for (const auto& [key, value] : metadata) metadata_bytes += key.size() + value.size() + 32;
+  if (metadata_bytes > max_metadata_bytes_) {
+    return Status::ResourceExhausted(fmt::format(
+        "the request's metadata is {} bytes, over the server's limit of {} (--max-metadata-kb)",
+        metadata_bytes, max_metadata_bytes_));
+  }
+  if (access->open) return Caller{ClaimedActor(metadata), Role::kViewer, false};
+  if (!auth_->enabled()) return Caller{ClaimedActor(metadata), Role::kAdmin, false};
+  MLPROD_ASSIGN_OR_RETURN(TokenIdentity id, auth_->Authenticate(Find(metadata, "authorization")));
+  if (id.role < access->role) {
+    return Status::PermissionDenied(fmt::format("{} needs the {} role; token '{}' has {}", method,
+                                                RoleName(access->role), id.name,
+                                                RoleName(id.role)));
+  }
+  return Caller{std::move(id.name), id.role, true};
+}
+
+PublishedVerdict::PublishedVerdict(const grpc::ServerContextBase* call,
+                                   const Result<Caller>* verdict)
+    : call_(call) {
+  Verdicts().Put(call, verdict);
+}
+
+PublishedVerdict::~PublishedVerdict() { Verdicts().Erase(call_); }
 
 Result<Caller> CallerOf(const grpc::ServerContextBase& context) {
   std::optional<Result<Caller>> verdict = Verdicts().Find(&context);
@@ -149,11 +109,6 @@ Result<Caller> CallerOf(const grpc::ServerContextBase& context) {
                                     "gate is not installed), so it is refused");
   }
   return *std::move(verdict);
-}
-
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallGateInterceptors(
-    TokenAuthenticator* auth, size_t max_metadata_bytes) {
-  return std::make_unique<CallGateFactory>(auth, max_metadata_bytes);
 }
 
 }  // namespace mlprod::server

@@ -1,5 +1,6 @@
 #include "server/auth/token_authenticator.h"
 
+#include <charconv>
 #include <mutex>
 
 #include <openssl/crypto.h>
@@ -118,21 +119,24 @@ Result<TokenIdentity> TokenAuthenticator::Authenticate(std::string_view authoriz
   }
   MLPROD_ASSIGN_OR_RETURN(std::string presented_sha256, registry::Sha256Hex(secret));
 
+  uint64_t key = 0;  // 16 lowercase hex digits, checked above: always fits
+  std::from_chars(selector.data(), selector.data() + selector.size(), key, 16);
   const Clock::time_point now = Clock::now();
-  std::optional<Cached> entry;
+  std::shared_ptr<const Cached> entry;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    auto it = by_selector_.find(std::string(selector));
-    if (it != by_selector_.end() && now - it->second.fetched < kCacheLife) entry = it->second;
+    auto it = by_selector_.find(key);
+    if (it != by_selector_.end() && now - it->second->fetched < kCacheLife) entry = it->second;
   }
   if (!entry) {
     MLPROD_ASSIGN_OR_RETURN(std::optional<registry::Registry::TokenCredential> stored,
                             registry_->FindValidToken(selector));
     std::optional<Role> role = stored ? ParseRole(stored->token.role) : std::nullopt;
     if (!role) return Refused("unknown or revoked token");
-    entry = Cached{{stored->token.name, *role}, stored->secret_sha256, now};
+    entry = std::make_shared<const Cached>(
+        Cached{{stored->token.name, *role}, stored->secret_sha256, now});
     std::unique_lock<std::shared_mutex> lock(mu_);
-    by_selector_[std::string(selector)] = *entry;
+    by_selector_[key] = entry;
   }
   if (entry->secret_sha256.size() != presented_sha256.size() ||
       CRYPTO_memcmp(entry->secret_sha256.data(), presented_sha256.data(),

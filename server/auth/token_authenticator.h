@@ -11,6 +11,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -70,7 +72,8 @@ class TokenAuthenticator {
   registry::Registry* const registry_;
   const AuthMode mode_;
   std::shared_mutex mu_;
-  std::unordered_map<std::string, Cached> by_selector_;   // GUARDED_BY(mu_)
+  // By selector, its 16 hex digits read as a number: a lookup allocates nothing.
+  std::unordered_map<uint64_t, std::shared_ptr<const Cached>> by_selector_;  // GUARDED_BY(mu_)
   bool any_token_ = false;                                // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point counted_{};      // GUARDED_BY(mu_); epoch = never
 };

@@ -438,3 +438,25 @@ TEST_F(ServerTest, UploadCancelledPartWayStoresNothing) {
 
 }  // namespace
 }  // namespace mlprod
+
+namespace mlprod {
+namespace {
+
+TEST_F(ServerTest, AClientRequestIdIsEchoedAndAHostileOneIsNot) {
+  for (const auto& [sent, echoed] : std::vector<std::pair<std::string, bool>>{
+           {"trace-42.a_b", true}, {"bad id/../x", false}, {std::string(65, 'a'), false}}) {
+    auto context = client_->NewContext();
+    context->AddMetadata("x-request-id", sent);
+    v1::ListDatasetsResponse list;
+    ASSERT_TRUE(client_->datasets().ListDatasets(context.get(), {}, &list).ok());
+    const auto& reply = context->GetServerInitialMetadata();
+    auto it = reply.find("x-request-id");
+    EXPECT_EQ(it != reply.end(), echoed) << sent;
+    if (echoed && it != reply.end()) {
+      EXPECT_EQ(std::string(it->second.data(), it->second.size()), sent);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlprod
