@@ -190,7 +190,6 @@ int Serve(int argc, char** argv) {
   // After the mask: it starts the log flusher thread.
   ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
 
-
   auto server = MlprodServer::Start(options);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().ToString());  // error: flushed at once
