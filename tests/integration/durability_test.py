@@ -66,15 +66,6 @@ def parse_own_args():
     sys.argv = [sys.argv[0]] + rest
 
 
-def tokens_available(cli):
-    """TOKEN HOOK probe: the auth work adds `mlprod tokens create --name N --role R`. Today
-    `mlprod tokens --help` exits 0 too, with the top-level help (the CLI lets flags fall through
-    to the parent), so the help must also be the tokens command's own: it names --role."""
-    proc = subprocess.run([cli, "tokens", "create", "--help"], capture_output=True, text=True,
-                          timeout=30, stdin=subprocess.DEVNULL)
-    return proc.returncode == 0 and "--role" in proc.stdout
-
-
 class Durability(unittest.TestCase):
 
     def setUp(self):
@@ -110,8 +101,8 @@ class Durability(unittest.TestCase):
         return files, (big,) + writes.file_facts(big)
 
     def bootstrap_tokens(self):
-        """TOKEN HOOK: the first admin comes from `mlprod-server token create` (issue 10); every
-        CLI call then carries its token, since auth is on once a token exists."""
+        """The first admin comes from `mlprod-server token create`; every CLI call then carries
+        its token, since auth is on once a token exists."""
         proc = subprocess.run([harness.args().server_bin, "token", "create", "--data-dir",
                                self.data_dir, "--name", "setup-admin", "--role", "admin"],
                               capture_output=True, text=True, timeout=60)
@@ -184,37 +175,23 @@ class Durability(unittest.TestCase):
         if doc is not None and doc["version"] != version:
             problems.append("predict %s@%s answered by version %s, the alias table says %d"
                             % (model, alias, doc["version"], version))
-        if self.tokens:
-            problems += self.token_problems(cli)
-        return problems
+        return problems + self.token_problems(cli)
 
     def token_problems(self, cli):
-        """TOKEN HOOK: acknowledged tokens are listed with their role, and their secret works."""
+        """Acknowledged tokens are listed with their role, and the latest one's secret works."""
         problems = []
         doc = cli("tokens", "list")
         if doc is None:
             return problems
-        listed = {}
-
-        def walk(node):
-            if isinstance(node, dict):
-                if "name" in node:
-                    listed[node["name"]] = node.get("role")
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-        walk(doc)
+        listed = {t["name"]: t["role"] for t in doc["tokens"]}
         acked = [w for w in self.log if w.kind == "token" and w.acked]
         for w in acked:
             if listed.get(w.tag) != w.request["role"]:
                 problems.append("acknowledged token %s (%s) is listed as %r" % (
                     w.tag, w.request["role"], listed.get(w.tag)))
         if acked:
-            secret = acked[-1].result.get("token") or acked[-1].result.get("secret")
             base = self.cli_base[:self.cli_base.index("--token")]
-            proc = subprocess.run(base + ["--token", str(secret), "datasets", "list"],
+            proc = subprocess.run(base + ["--token", acked[-1].result["token"], "datasets", "list"],
                                   capture_output=True, text=True, timeout=harness.CMD_TIMEOUT,
                                   env=harness._cli_env())
             if proc.returncode != 0:
@@ -226,9 +203,8 @@ class Durability(unittest.TestCase):
 
     def start_server(self, mix):
         self.server.start()
-        self.cli_base = [harness.args().cli_bin, "--server", self.server.address, "-o", "json"]
-        if self.tokens:
-            self.cli_base += ["--token", self.tokens]
+        self.cli_base = [harness.args().cli_bin, "--server", self.server.address, "-o", "json",
+                         "--token", self.admin_token]
         self.writers = writes.Writers(self.cli_base, self.work_dir, mix, self.log,
                                       _OPTIONS.seed, WRITERS)
 
@@ -237,14 +213,10 @@ class Durability(unittest.TestCase):
         rng = random.Random(opts.seed)
         print("seed %s, %d cycles" % (opts.seed, opts.cycles), file=sys.stderr)
         self.files, big = self.make_files(rng)
-        # TOKEN HOOK: token creation joins the write mix once `mlprod tokens` exists.
-        self.tokens = None
-        if tokens_available(harness.args().cli_bin):
-            self.tokens = self.bootstrap_tokens()
-            print("`mlprod tokens` exists: token creation is in the write mix", file=sys.stderr)
+        self.admin_token = self.bootstrap_tokens()
         self.log = []
         knowledge = writes.Knowledge()
-        mix = writes.WriteMix(self.work_dir, self.files, knowledge, self.tokens is not None)
+        mix = writes.WriteMix(self.work_dir, self.files, knowledge)
 
         started = time.monotonic()
         stats = {"in_flight_at_kill": 0, "after_kill": {}, "refused": {}}

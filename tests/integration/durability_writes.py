@@ -106,17 +106,15 @@ class Knowledge:
 
 
 class WriteMix:
-    """Chooses the next write of a writer. `token_role_names` is the TOKEN HOOK (see
-    durability_test.py): None while `mlprod tokens` does not exist."""
+    """Chooses the next write of a writer."""
 
     WEIGHTS = (("upload", 20), ("submit", 30), ("register", 15), ("promote", 22),
                ("rollback", 10), ("token", 3))
 
-    def __init__(self, work_dir, files, knowledge, tokens_enabled):
+    def __init__(self, work_dir, files, knowledge):
         self.work_dir = work_dir
         self.files = files  # [(path, sha256, rows)]
         self.knowledge = knowledge
-        self.tokens_enabled = tokens_enabled
 
     def next(self, rng, cycle, tag):
         k = self.knowledge
@@ -127,8 +125,7 @@ class WriteMix:
             versions = dict(k.versions)
         kinds = [(kind, weight) for kind, weight in self.WEIGHTS
                  if (kind != "submit" or datasets) and (kind != "register" or runs)
-                 and (kind not in ("promote", "rollback") or models)
-                 and (kind != "token" or self.tokens_enabled)]
+                 and (kind not in ("promote", "rollback") or models)]
         kind = rng.choices([kd for kd, _ in kinds], [wt for _, wt in kinds])[0]
         if kind == "upload":
             # New bytes (a new version) or one of a few files (often a version already there).
@@ -166,7 +163,6 @@ class WriteMix:
             if to is not None:
                 argv += ["--to", str(to)]
             return Write(kind, argv, cycle, tag, {"model": model, "alias": alias, "to_version": to})
-        # TOKEN HOOK: token creation joins the mix only when `mlprod tokens --help` exits 0.
         role = rng.choice(("viewer", "editor", "admin"))
         return Write("token", ["tokens", "create", "--name", tag, "--role", role], cycle, tag,
                      {"name": tag, "role": role})
@@ -177,7 +173,7 @@ class Writers:
     kills the server meanwhile. Every attempt is appended to `log`."""
 
     def __init__(self, cli_base, work_dir, mix, log, rng_seed, count):
-        self.cli_base = cli_base  # [cli, --server, ADDR, -o, json, (--token T)]
+        self.cli_base = cli_base  # [cli, --server, ADDR, -o, json, --token T]
         self.work_dir = work_dir
         self.mix = mix
         self.log = log
