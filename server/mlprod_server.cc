@@ -182,6 +182,10 @@ class MlprodServerImpl final : public MlprodServer {
     // bytes stay a few megabytes however fast the client sends.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    // gRPC sets SO_REUSEPORT by default: a second server on a taken port would then start and
+    // take a share of the connections, and a bind to port 0 could get a port another server
+    // holds. A taken port must be an error.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> hooks;
     hooks.push_back(CallInterceptors(&gate_, &observer_));
     builder.experimental().SetInterceptorCreators(std::move(hooks));

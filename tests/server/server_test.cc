@@ -442,6 +442,20 @@ TEST_F(ServerTest, UploadCancelledPartWayStoresNothing) {
 namespace mlprod {
 namespace {
 
+TEST_F(ServerTest, APortAlreadyServedIsRefused) {
+  server::ServerOptions options;
+  options.listen = target();
+  options.data_dir = dir_ + "/other-data";
+  auto second = server::MlprodServer::Start(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find(target()), std::string::npos)
+      << second.status().ToString();
+  // The first server still answers.
+  v1::ListDatasetsResponse datasets;
+  auto context = client_->NewContext();
+  EXPECT_TRUE(client_->datasets().ListDatasets(context.get(), {}, &datasets).ok());
+}
+
 TEST_F(ServerTest, AClientRequestIdIsEchoedAndAHostileOneIsNot) {
   for (const auto& [sent, echoed] : std::vector<std::pair<std::string, bool>>{
            {"trace-42.a_b", true}, {"bad id/../x", false}, {std::string(65, 'a'), false}}) {
