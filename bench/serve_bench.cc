@@ -5,15 +5,16 @@
 //   mlprod_serve_bench --echo-server [--tls-cert PEM --tls-key PEM]
 //       An InferenceService whose Predict answers at once with one prediction per request row
 //       (the same response mlprod sends, without the work): the gRPC transport ceiling on this
-//       machine, built the same way as mlprod-server's InferenceService (callback API, default
-//       options), over TLS when given a certificate. Prints "listening on ADDR" and serves until
+//       machine, built the same way as mlprod-server's InferenceService (callback API, the
+//       transport limits mlprod-server applies by default), over TLS when given a certificate. Prints "listening on ADDR" and serves until
 //       its stdin closes.
 //
 //   mlprod_serve_bench --mlprod ADDR --echo ADDR --model NAME --row k=v,... [--row ...]
 //                      [--token T] [--tls-ca PEM] [--single-row-only 1]
 //       Closed-loop load at 1, 8 and 64 requests in flight (one row per request), then batches
-//       of --batch-rows rows at 1 in flight, each for --seconds against the echo service and
-//       against mlprod in turn, on one channel each, best of --reps rounds; then --promotions promotes of NAME's
+//       of --batch-rows rows at 1 in flight, each --reps x --seconds against the echo service and
+//       against mlprod, in --rounds (default 4 x reps) paired windows on one channel each (the
+//       ratio is the median over rounds); then --promotions promotes of NAME's
 //       production alias between versions 1 and 2 (forced, so the gate never refuses) while 8
 //       requests stay in flight. Prints one JSON document. --token sends `authorization: Bearer T`
 //       on every call (to the echo too, so both carry the same bytes); --tls-ca dials both over
@@ -43,6 +44,7 @@
 
 #include "mlprod/v1/inference.grpc.pb.h"
 #include "mlprod/v1/registry.grpc.pb.h"
+#include "server/mlprod_server.h"
 
 namespace {
 
@@ -86,6 +88,9 @@ int RunEchoServer(const std::map<std::string, std::string>& flags) {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", credentials, &port);
+  // The transport mlprod-server sets up with its default limits (connection idle and age,
+  // keepalive, stream and metadata caps, ...): the ceiling is the same gRPC server, doing no work.
+  mlprod::server::ApplyLimits(mlprod::server::ServerLimits{}, &builder);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return 1;
@@ -292,21 +297,41 @@ int RunLoad(const std::map<std::string, std::string>& flags, const std::vector<s
   // Warm both (channels connected, model loaded), then alternate echo and mlprod at each level.
   ClosedLoop(echo.get(), single, 8, 0.3, nullptr, dialing);
   ClosedLoop(mlprod.get(), single, 8, 0.3, nullptr, dialing);
-  // Best of `reps` rounds for each (the round with the most requests), echo and mlprod taking
-  // turns so that load from elsewhere falls on both alike.
+  // Paired rounds: each point runs `rounds` short windows on each server (reps x seconds in all
+  // per server), echo and mlprod back to back, the order swapping every round (ABBA), so that a
+  // shift in the shared machine's speed falls on both alike. The ratio is the median over rounds
+  // of mlprod's rate over the echo's in the same round; the qps shown are each side's best round.
+  const int rounds = std::max(1, std::stoi(flags.count("--rounds") ? flags.at("--rounds")
+                                                                    : std::to_string(4 * reps)));
+  const double window = seconds * reps / rounds;
   auto point = [&](const v1::PredictRequest& request, int inflight, int rows) {
     json best_echo, best_mlprod;
-    for (int r = 0; r < reps; ++r) {
-      json e = Summary(ClosedLoop(echo.get(), request, inflight, seconds, nullptr, dialing), rows);
-      json m =
-          Summary(ClosedLoop(mlprod.get(), request, inflight, seconds, nullptr, dialing), rows);
+    std::vector<double> ratios;
+    for (int r = 0; r < rounds; ++r) {
+      json e, m;
+      auto run = [&](v1::InferenceService::Stub* stub) {
+        return Summary(ClosedLoop(stub, request, inflight, window, nullptr, dialing), rows);
+      };
+      if (r % 2 == 0) {
+        e = run(echo.get());
+        m = run(mlprod.get());
+      } else {
+        m = run(mlprod.get());
+        e = run(echo.get());
+      }
+      ratios.push_back(m["qps"].get<double>() / e["qps"].get<double>());
       if (best_echo.is_null() || e["qps"] > best_echo["qps"]) best_echo = e;
       if (best_mlprod.is_null() || m["qps"] > best_mlprod["qps"]) best_mlprod = m;
     }
+    std::sort(ratios.begin(), ratios.end());
+    const size_t half = ratios.size() / 2;
+    const double median = ratios.size() % 2 == 1 ? ratios[half]
+                                                 : (ratios[half - 1] + ratios[half]) / 2;
     std::cerr << "  " << rows << " row(s) per request, " << inflight << " in flight: echo "
               << best_echo["qps"].get<double>() << " qps, mlprod "
-              << best_mlprod["qps"].get<double>() << " qps\n";
-    return json{{"inflight", inflight}, {"rows", rows}, {"echo", best_echo}, {"mlprod", best_mlprod}};
+              << best_mlprod["qps"].get<double>() << " qps, median ratio " << median << "\n";
+    return json{{"inflight", inflight}, {"rows", rows},          {"echo", best_echo},
+                {"mlprod", best_mlprod}, {"ratio_median", median}, {"ratios", ratios}};
   };
   for (int inflight : {1, 8, 64}) out["single_row"].push_back(point(single, inflight, 1));
   if (flags.count("--single-row-only") && flags.at("--single-row-only") == "1") {

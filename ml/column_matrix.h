@@ -4,6 +4,7 @@
 // A plain value; safe to read from many threads once built.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -15,10 +16,10 @@ struct FreeDoubles {
 };
 using DoubleBuffer = std::unique_ptr<double[], FreeDoubles>;
 
-// Memory for n doubles, not initialised (a write-once buffer needs no zero fill). Large buffers
-// are aligned to and advised for transparent huge pages, as numpy does for its arrays: a fresh
-// multi-megabyte buffer otherwise costs one page fault per 4 KiB, which on a virtual machine
-// can take longer than the arithmetic done on it.
+// Memory for n doubles, not initialised (a write-once buffer needs no zero fill). Buffers from
+// 4 KiB on are 64-byte aligned; large ones are aligned to and advised for transparent huge pages,
+// as numpy does for its arrays: a fresh multi-megabyte buffer otherwise costs one page fault per 4
+// KiB, which on a virtual machine can take longer than the arithmetic done on it.
 DoubleBuffer AllocateDoubles(size_t n);
 
 class ColumnMatrix {
@@ -34,6 +35,10 @@ class ColumnMatrix {
 
   // Appends a column read in place (`values` must outlive this matrix).
   void AddBorrowed(const double* values) { cols_.push_back(values); }
+  // Room for `cols` columns in all, and one block for the next `owned` calls of AddOwned, which
+  // then hand out slices of it instead of allocating a buffer each: a design of many columns, or
+  // of one row, costs one allocation. Slices are as aligned as AllocateDoubles' buffers.
+  void Reserve(size_t cols, size_t owned);
   // Appends a column this matrix owns and returns it for the caller to fill (uninitialised).
   double* AddOwned();
 
@@ -41,6 +46,31 @@ class ColumnMatrix {
   size_t rows_ = 0;
   std::vector<const double*> cols_;
   std::vector<DoubleBuffer> owned_;
+  DoubleBuffer block_;     // Reserve's block
+  size_t block_free_ = 0;  // slices of it not yet handed out
+  double* block_next_ = nullptr;
 };
+
+// The stride that keeps each of several n-double columns in one block as aligned as the block.
+inline size_t AlignedStride(size_t n) { return (n + 7) / 8 * 8; }
+
+// Calls fn(r, row) for each row r of `x` in order, `row` pointing at its x.cols() values stored
+// contiguously: blocks of rows are copied to a row-major buffer that stays in cache, since a
+// design is built column by column and the per-row routines (a model's prediction, leverage) read
+// rows.
+template <typename Fn>
+void ForEachRow(const ColumnMatrix& x, const Fn& fn) {
+  constexpr size_t kBlock = 256;
+  const size_t p = x.cols();
+  std::vector<double> block(std::min(kBlock, x.rows()) * p);
+  for (size_t first = 0; first < x.rows(); first += kBlock) {
+    const size_t m = std::min(kBlock, x.rows() - first);
+    for (size_t j = 0; j < p; ++j) {
+      const double* column = x.col(j) + first;
+      for (size_t i = 0; i < m; ++i) block[i * p + j] = column[i];
+    }
+    for (size_t i = 0; i < m; ++i) fn(first + i, block.data() + i * p);
+  }
+}
 
 }  // namespace mlprod::ml

@@ -52,8 +52,12 @@ void EvalRows(const Expr& expr, size_t n, const ColumnOfFn& column_of, double* o
       break;
   }
   EvalRows(expr.args[0], n, column_of, out);
-  auto rhs = AllocateDoubles(n);
-  EvalRows(expr.args[1], n, column_of, rhs.get());
+  // A few rows (a prediction) keep their right operand on the stack, not the heap.
+  constexpr size_t kStackRows = 16;
+  double stack[kStackRows];
+  DoubleBuffer heap = n > kStackRows ? AllocateDoubles(n) : nullptr;
+  double* rhs = n > kStackRows ? heap.get() : stack;
+  EvalRows(expr.args[1], n, column_of, rhs);
   switch (expr.op) {
     case Op::kAdd:
       for (size_t r = 0; r < n; ++r) out[r] += rhs[r];
@@ -126,6 +130,62 @@ void InputTable::KeepRows(const std::vector<bool>& keep) {
   rows = out;
 }
 
+namespace {
+
+// `in`'s column of `frame`; INVALID_ARGUMENT naming it when absent or of another type.
+Result<const Column*> InputColumnOf(const Frame& frame, const InputColumn& in) {
+  const Column* col = frame.Find(in.name);
+  if (col == nullptr) return Status::InvalidArgument("column '" + in.name + "' is missing");
+  if (in.type == ColumnType::kNumeric && col->type != ColumnType::kNumeric)
+    return Status::InvalidArgument("column '" + in.name + "' must be numeric, not " +
+                                   std::string(ColumnTypeName(col->type)));
+  if (in.type != ColumnType::kNumeric && !IsFactorType(col->type))
+    return Status::InvalidArgument("column '" + in.name + "' must be " +
+                                   std::string(ColumnTypeName(in.type)) + ", not numeric");
+  return col;
+}
+
+// The training level code of each of `col`'s levels (-1: not a training level), matched by text;
+// empty when `col` has the training levels themselves (a frame FrameFromRecords typed), whose
+// codes are kept.
+std::vector<int> TrainingCodes(const Column& col, const InputColumn& in) {
+  std::vector<int> map;
+  if (col.levels == in.levels) return map;
+  std::unordered_map<std::string_view, int> training_code;
+  for (size_t l = 0; l < in.levels.size(); ++l)
+    training_code.emplace(in.levels[l], static_cast<int>(l));
+  map.assign(col.levels.size(), -1);
+  for (size_t l = 0; l < col.levels.size(); ++l) {
+    auto it = training_code.find(col.levels[l]);
+    if (it != training_code.end()) map[l] = it->second;
+  }
+  return map;
+}
+
+// Frame row r's cell of a factor column as a training code: NaN when missing, -1 for a level not
+// seen in training.
+double TrainingCode(const Column& col, const std::vector<int>& map, size_t r) {
+  const int code = col.codes[r];
+  if (code < 0) return NAN;
+  return map.empty() ? code : map[code];
+}
+
+Status UnseenLevel(size_t r, const Column& col, const InputColumn& in) {
+  return Status::InvalidArgument("row " + std::to_string(r + 1) + ", column '" + in.name +
+                                 "': level '" + col.levels[col.codes[r]] +
+                                 "' was not seen in training");
+}
+
+Status MissingCell(size_t row_number, const InputColumn& in, MissingStrategy missing) {
+  return Status::InvalidArgument(
+      "row " + std::to_string(row_number) + ", column '" + in.name + "': missing value" +
+      (missing == MissingStrategy::kDrop
+           ? " (the model was trained with --missing drop, so it has no value to impute)"
+           : ""));
+}
+
+}  // namespace
+
 Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColumn>& signature,
                                  const std::vector<size_t>& rows) {
   const size_t n = rows.size();
@@ -140,13 +200,9 @@ Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColu
   table.columns.reserve(signature.size());
   table.borrowed.assign(signature.size(), nullptr);
   for (const InputColumn& in : signature) {
-    const Column* col = frame.Find(in.name);
-    if (col == nullptr) return Status::InvalidArgument("column '" + in.name + "' is missing");
+    MLPROD_ASSIGN_OR_RETURN(const Column* col, InputColumnOf(frame, in));
     std::vector<double> values;
     if (in.type == ColumnType::kNumeric) {
-      if (col->type != ColumnType::kNumeric)
-        return Status::InvalidArgument("column '" + in.name + "' must be numeric, not " +
-                                       std::string(ColumnTypeName(col->type)));
       if (identity) {
         table.borrowed[table.columns.size()] = col->values.data();
       } else {
@@ -154,35 +210,54 @@ Result<InputTable> ExtractInputs(const Frame& frame, const std::vector<InputColu
         for (size_t r : rows) values.push_back(col->values[r]);
       }
     } else {
-      if (!IsFactorType(col->type))
-        return Status::InvalidArgument("column '" + in.name + "' must be " +
-                                       std::string(ColumnTypeName(in.type)) + ", not numeric");
-      // Map the frame's codes to the training levels by their text, once per column.
-      std::unordered_map<std::string_view, int> training_code;
-      for (size_t l = 0; l < in.levels.size(); ++l)
-        training_code.emplace(in.levels[l], static_cast<int>(l));
-      std::vector<int> map(col->levels.size(), -1);
-      for (size_t l = 0; l < col->levels.size(); ++l) {
-        auto it = training_code.find(col->levels[l]);
-        if (it != training_code.end()) map[l] = it->second;
-      }
+      const std::vector<int> map = TrainingCodes(*col, in);  // once per column
       values.reserve(n);
       for (size_t r : rows) {
-        const int code = col->codes[r];
-        if (code < 0) {
-          values.push_back(NAN);  // missing
-          continue;
-        }
-        if (map[code] < 0)
-          return Status::InvalidArgument("row " + std::to_string(r + 1) + ", column '" + in.name +
-                                         "': level '" + col->levels[code] +
-                                         "' was not seen in training");
-        values.push_back(map[code]);
+        const double code = TrainingCode(*col, map, r);
+        if (code < 0) return UnseenLevel(r, *col, in);
+        values.push_back(code);
       }
     }
     table.columns.push_back(std::move(values));
   }
   return table;
+}
+
+Result<RowReader> RowReader::Create(const Frame& frame,
+                                    const std::vector<InputColumn>& signature) {
+  RowReader reader;
+  reader.signature_ = &signature;
+  reader.columns_.reserve(signature.size());
+  reader.codes_.resize(signature.size());
+  for (size_t c = 0; c < signature.size(); ++c) {
+    MLPROD_ASSIGN_OR_RETURN(const Column* col, InputColumnOf(frame, signature[c]));
+    reader.columns_.push_back(col);
+    if (signature[c].type != ColumnType::kNumeric)
+      reader.codes_[c] = TrainingCodes(*col, signature[c]);
+  }
+  return reader;
+}
+
+Status RowReader::Read(size_t r, MissingStrategy missing, const std::vector<double>& imputation,
+                       double* inputs) const {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const Column& col = *columns_[c];
+    const InputColumn& in = (*signature_)[c];
+    double v;
+    if (in.type == ColumnType::kNumeric) {
+      v = col.values[r];
+    } else {
+      v = TrainingCode(col, codes_[c], r);
+      if (v < 0) return UnseenLevel(r, col, in);
+    }
+    if (std::isnan(v)) {
+      if (missing == MissingStrategy::kDrop || std::isnan(imputation[c]))
+        return MissingCell(r + 1, in, missing);
+      v = imputation[c];
+    }
+    inputs[c] = v;
+  }
+  return Status::Ok();
 }
 
 std::vector<double> ComputeImputation(const InputTable& table,
@@ -227,12 +302,7 @@ Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy mi
       double& v = values[r];
       if (!std::isnan(v)) continue;
       if (missing == MissingStrategy::kDrop || std::isnan(imputation[c]))
-        return Status::InvalidArgument(
-            "row " + std::to_string(table->RowNumber(r)) + ", column '" + signature[c].name +
-            "': missing value" +
-            (missing == MissingStrategy::kDrop
-                 ? " (the model was trained with --missing drop, so it has no value to impute)"
-                 : ""));
+        return MissingCell(table->RowNumber(r), signature[c], missing);
       v = imputation[c];
     }
   }
@@ -378,6 +448,75 @@ Result<Design> Design::Create(ParsedFormula formula, std::vector<InputColumn> si
   return d;
 }
 
+// Column c of `term` over n rows into out: the product of one value per factor, first factor
+// varying fastest, multiplied left to right: (v1 * v2) * v3 (R's model.matrix order). `slot(at)`
+// gives the n values of a numeric variable's value slot, `input(c)` the n level codes of
+// signature column c. BuildColumns (n rows) and BuildRow (one) both build a column here, so a
+// row has the same bits either way.
+template <typename SlotFn, typename InputFn>
+void Design::TermColumn(const Term& term, size_t c, size_t n, const SlotFn& slot,
+                        const InputFn& input, double* out) const {
+  size_t rest = c;
+  bool first = true;
+  for (const Factor& factor : term.factors) {
+    const size_t j = rest % factor.width;
+    rest /= factor.width;
+    if (factor.input < 0) {
+      const double* v = slot(var_offset_[factor.variable] + j);
+      if (first) {
+        std::copy(v, v + n, out);
+      } else {
+        for (size_t r = 0; r < n; ++r) out[r] *= v[r];
+      }
+    } else {
+      const double* codes = input(factor.input);
+      const double level = factor.levels[j + (factor.full ? 0 : 1)];
+      if (first) {
+        for (size_t r = 0; r < n; ++r) out[r] = codes[r] == level ? 1.0 : 0.0;
+      } else {
+        for (size_t r = 0; r < n; ++r) out[r] *= codes[r] == level ? 1.0 : 0.0;
+      }
+    }
+    first = false;
+  }
+}
+
+Status Design::BuildRow(const double* inputs, size_t row_number, double* scratch,
+                        double* out) const {
+  if (!fitted_)
+    return Status::FailedPrecondition("the formula's poly()/ns() terms have not been fitted");
+  auto column_of = [&](const std::string& name) { return inputs + input_index_.at(name); };
+  for (int v : numeric_vars_) {
+    const Variable& var = formula_.variables[v];
+    double* at = scratch + var_offset_[v];
+    if (var.kind == Variable::Kind::kPlain) {
+      EvalColumn(var.expr, 1, column_of, at);
+      continue;
+    }
+    double x;
+    EvalColumn(var.expr, 1, column_of, &x);
+    if (var.kind == Variable::Kind::kPoly)
+      PolyBasis(*poly_[v], x, at);
+    else
+      spline_[v]->Basis(x, at);
+  }
+  size_t col = 0;
+  if (formula_.intercept) out[col++] = 1.0;
+  for (const Term& term : terms_) {
+    for (size_t c = 0; c < term.width; ++c) {
+      TermColumn(
+          term, c, 1, [&](size_t at) { return scratch + at; },
+          [&](int input) { return inputs + input; }, out + col++);
+    }
+  }
+  for (size_t j = 0; j < col; ++j) {
+    if (!std::isfinite(out[j]))
+      return Status::InvalidArgument("row " + std::to_string(row_number) + ", term '" + names_[j] +
+                                     "': value is not finite");
+  }
+  return Status::Ok();
+}
+
 Result<Eigen::MatrixXd> Design::Build(const InputTable& table) const {
   MLPROD_ASSIGN_OR_RETURN(ColumnMatrix columns, BuildColumns(table));
   const size_t n = columns.rows();
@@ -394,9 +533,25 @@ Result<ColumnMatrix> Design::BuildColumns(const InputTable& table) const {
   // Input columns are resolved by name once per expression node, not per row.
   auto column_of = [&](const std::string& name) { return table.column(input_index_.at(name)); };
 
+  // Intermediate values live in one block: per computed variable, its n values, then for
+  // poly()/ns() the n values of each basis column.
+  const size_t stride = AlignedStride(n);
+  size_t scratch_cols = 0;
+  for (int v : numeric_vars_) {
+    const Variable& var = formula_.variables[v];
+    if (var.IsColumn()) continue;
+    scratch_cols += 1 + (var.kind == Variable::Kind::kPlain ? 0 : static_cast<size_t>(var.size));
+  }
+  DoubleBuffer scratch = scratch_cols > 0 ? AllocateDoubles(stride * scratch_cols) : nullptr;
+  double* next_scratch = scratch.get();
+  auto take_scratch = [&] {
+    double* column = next_scratch;
+    next_scratch += stride;
+    return column;
+  };
+
   // The numeric variables, one column of n values per slot. A bare column is read in place.
   std::vector<const double*> slot(value_slots_);
-  std::vector<DoubleBuffer> owned;
   std::vector<double> basis;
   for (int v : numeric_vars_) {
     const Variable& var = formula_.variables[v];
@@ -405,11 +560,10 @@ Result<ColumnMatrix> Design::BuildColumns(const InputTable& table) const {
       slot[at] = column_of(var.expr.name);
       continue;
     }
-    auto x = AllocateDoubles(n);
-    EvalColumn(var.expr, n, column_of, x.get());
+    double* x = take_scratch();
+    EvalColumn(var.expr, n, column_of, x);
     if (var.kind == Variable::Kind::kPlain) {
-      slot[at] = x.get();
-      owned.push_back(std::move(x));
+      slot[at] = x;
       continue;
     }
     // poly()/ns(): the basis of each row's value, the same call per row as for a single row.
@@ -417,8 +571,7 @@ Result<ColumnMatrix> Design::BuildColumns(const InputTable& table) const {
     basis.resize(width);
     std::vector<double*> out(width);
     for (size_t k = 0; k < width; ++k) {
-      owned.push_back(AllocateDoubles(n));
-      out[k] = owned.back().get();
+      out[k] = take_scratch();
       slot[at + k] = out[k];
     }
     for (size_t r = 0; r < n; ++r) {
@@ -430,42 +583,25 @@ Result<ColumnMatrix> Design::BuildColumns(const InputTable& table) const {
     }
   }
 
-  // Column by column. A term's column is the product of one value per factor, first factor
-  // varying fastest, multiplied left to right: (v1 * v2) * v3 (R's model.matrix order; a row
-  // built alone gets the same bits). A term that is one input column as it is reads it in place.
+  // Column by column (TermColumn). A term that is one input column as it is reads it in place.
+  auto borrowed = [&](const Term& term) {
+    return term.factors.size() == 1 && term.factors[0].input < 0 &&
+           formula_.variables[term.factors[0].variable].IsColumn();
+  };
+  size_t owned_cols = formula_.intercept ? 1 : 0;
+  for (const Term& term : terms_) owned_cols += borrowed(term) ? 0 : term.width;
   ColumnMatrix x(n);
+  x.Reserve(names_.size(), owned_cols);
   if (formula_.intercept) std::fill_n(x.AddOwned(), n, 1.0);
   for (const Term& term : terms_) {
-    if (term.factors.size() == 1 && term.factors[0].input < 0 &&
-        formula_.variables[term.factors[0].variable].IsColumn()) {
+    if (borrowed(term)) {
       x.AddBorrowed(slot[var_offset_[term.factors[0].variable]]);
       continue;
     }
     for (size_t c = 0; c < term.width; ++c) {
-      double* out = x.AddOwned();
-      size_t rest = c;
-      bool first = true;
-      for (const Factor& factor : term.factors) {
-        const size_t j = rest % factor.width;
-        rest /= factor.width;
-        if (factor.input < 0) {
-          const double* v = slot[var_offset_[factor.variable] + j];
-          if (first) {
-            std::copy(v, v + n, out);
-          } else {
-            for (size_t r = 0; r < n; ++r) out[r] *= v[r];
-          }
-        } else {
-          const double* codes = table.column(factor.input);
-          const double level = factor.levels[j + (factor.full ? 0 : 1)];
-          if (first) {
-            for (size_t r = 0; r < n; ++r) out[r] = codes[r] == level ? 1.0 : 0.0;
-          } else {
-            for (size_t r = 0; r < n; ++r) out[r] *= codes[r] == level ? 1.0 : 0.0;
-          }
-        }
-        first = false;
-      }
+      TermColumn(
+          term, c, n, [&](size_t at) { return slot[at]; },
+          [&](int input) { return table.column(input); }, x.AddOwned());
     }
   }
 

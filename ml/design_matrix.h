@@ -77,6 +77,28 @@ std::vector<double> ComputeImputation(const InputTable& table,
 Status FillMissing(const std::vector<InputColumn>& signature, MissingStrategy missing,
                    const std::vector<double>& imputation, InputTable* table);
 
+// The signature columns of a Frame, read one row at a time in place: how a prediction reads its
+// rows without building an InputTable. The Frame and the signature must outlive the reader.
+class RowReader {
+ public:
+  // INVALID_ARGUMENT naming the column for an absent or wrongly typed column, as ExtractInputs.
+  static Result<RowReader> Create(const Frame& frame, const std::vector<InputColumn>& signature);
+  static Result<RowReader> Create(const Frame&& frame,
+                                  const std::vector<InputColumn>& signature) = delete;
+
+  // Frame row r (0-based) into inputs[0..signature size): the numeric value or the training level
+  // code of each column, a missing cell filled from `imputation` as FillMissing does.
+  // INVALID_ARGUMENT naming the 1-based row and the column, as ExtractInputs and FillMissing, for a
+  // level not seen in training or a missing cell it cannot fill.
+  Status Read(size_t r, MissingStrategy missing, const std::vector<double>& imputation,
+              double* inputs) const;
+
+ private:
+  const std::vector<InputColumn>* signature_ = nullptr;
+  std::vector<const Column*> columns_;
+  std::vector<std::vector<int>> codes_;  // per factor column: frame code -> training code
+};
+
 class Design {
  public:
   // The widest design Create accepts, and the most bytes its column names may take: a few bytes
@@ -128,6 +150,13 @@ class Design {
   // buffers the result owns. Build is this, copied into one matrix.
   Result<ColumnMatrix> BuildColumns(const InputTable& table) const;
 
+  // Doubles of scratch BuildRow needs.
+  size_t row_scratch() const { return value_slots_; }
+  // One design row into out[0..cols()), with no allocation: `inputs` holds one complete value per
+  // signature column (as RowReader::Read fills it), `scratch` row_scratch() doubles. The same bits
+  // as BuildColumns gives the row, and its errors, naming `row_number` (1-based).
+  Status BuildRow(const double* inputs, size_t row_number, double* scratch, double* out) const;
+
  private:
   struct Factor {
     int variable = 0;
@@ -141,6 +170,9 @@ class Design {
     size_t width = 1;
   };
 
+  template <typename SlotFn, typename InputFn>
+  void TermColumn(const Term& term, size_t c, size_t n, const SlotFn& slot, const InputFn& input,
+                  double* out) const;
   // Builds the state of variable `v` from x; the error names its formula position.
   Status FitVariable(int v, const std::vector<double>& x);
 
@@ -156,5 +188,26 @@ class Design {
   std::vector<std::optional<NaturalSpline>> spline_;  // per variable (kSpline, once fitted)
   bool fitted_ = true;
 };
+
+// Calls fn(r, x) for each row r of `rows` in order with its design row x (design.cols() values):
+// the row read by a RowReader, imputed with `imputation` under `missing`, and built by BuildRow,
+// in one buffer for all rows. Stops at the first error (RowReader's or BuildRow's) and returns it.
+// A model's Predict: a row gets the bits BuildColumns gives it in training.
+template <typename Fn>
+Status ForEachDesignRow(const Design& design, const Frame& rows, MissingStrategy missing,
+                        const std::vector<double>& imputation, const Fn& fn) {
+  MLPROD_ASSIGN_OR_RETURN(RowReader reader, RowReader::Create(rows, design.signature()));
+  const size_t k = design.signature().size();
+  std::vector<double> buffer(k + design.row_scratch() + design.cols());
+  double* inputs = buffer.data();
+  double* scratch = inputs + k;
+  double* x = scratch + design.row_scratch();
+  for (size_t r = 0; r < rows.rows; ++r) {
+    MLPROD_RETURN_IF_ERROR(reader.Read(r, missing, imputation, inputs));
+    MLPROD_RETURN_IF_ERROR(design.BuildRow(inputs, r + 1, scratch, x));
+    fn(r, static_cast<const double*>(x));
+  }
+  return Status::Ok();
+}
 
 }  // namespace mlprod::ml

@@ -11,13 +11,12 @@ namespace mlprod::ml {
 using nlohmann::json;
 
 Result<std::vector<double>> LinearModel::PredictInputs(const InputTable& table) const {
-  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, pipeline_.design.Build(table));
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xr = x;
+  MLPROD_ASSIGN_OR_RETURN(ColumnMatrix x, pipeline_.design.BuildColumns(table));
   std::vector<double> out(table.rows);
-  for (size_t r = 0; r < table.rows; ++r) {
-    const double eta = LogisticLinearPredictor(fit_.coef, fit_.kept, xr.row(r).data());
+  ForEachRow(x, [&](size_t r, const double* row) {
+    const double eta = LogisticLinearPredictor(fit_.coef, fit_.kept, row);
     out[r] = logistic() ? LogisticLinkInverse(eta) : eta;
-  }
+  });
   return out;
 }
 
@@ -28,21 +27,19 @@ Result<std::vector<Prediction>> LinearModel::Predict(const Frame& rows,
                                       " (penalised) models");
   if (options.intervals && !(options.level > 0 && options.level < 1))
     return Status::InvalidArgument("interval level must be in (0, 1)");
-  MLPROD_ASSIGN_OR_RETURN(InputTable table, PipelineInputs(pipeline_, rows));
-  const Design& design = pipeline_.design;
-  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design.Build(table));
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xr = x;
   std::vector<Prediction> out(rows.rows);
   const double z = options.intervals ? NormalQuantile((1 + options.level) / 2) : NAN;
-  for (size_t r = 0; r < rows.rows; ++r) {
-    const double eta = LogisticLinearPredictor(fit_.coef, fit_.kept, xr.row(r).data());
-    out[r].value = logistic() ? LogisticLinkInverse(eta) : eta;
-    if (options.intervals) {
-      const double half = z * std::sqrt(LogisticEtaVariance(fit_, xr.row(r).data()));
-      out[r].lower = LogisticLinkInverse(eta - half);
-      out[r].upper = LogisticLinkInverse(eta + half);
-    }
-  }
+  MLPROD_RETURN_IF_ERROR(ForEachDesignRow(
+      pipeline_.design, rows, pipeline_.missing, pipeline_.imputation,
+      [&](size_t r, const double* x) {
+        const double eta = LogisticLinearPredictor(fit_.coef, fit_.kept, x);
+        out[r].value = logistic() ? LogisticLinkInverse(eta) : eta;
+        if (options.intervals) {
+          const double half = z * std::sqrt(LogisticEtaVariance(fit_, x));
+          out[r].lower = LogisticLinkInverse(eta - half);
+          out[r].upper = LogisticLinkInverse(eta + half);
+        }
+      }));
   return out;
 }
 

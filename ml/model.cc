@@ -428,23 +428,30 @@ bool IsMissingCell(std::string_view text) {
 }
 
 Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
-                               const std::vector<std::map<std::string, std::string>>& records) {
+                               const std::vector<TextRecord>& records) {
   Frame frame;
   frame.rows = records.size();
+  frame.columns.reserve(signature.size());
   for (const InputColumn& in : signature) {
     Column c;
     c.name = in.name;
     c.type = in.type;
     c.levels = in.levels;
+    if (in.type == ColumnType::kNumeric) {
+      c.values.reserve(records.size());
+    } else {
+      c.codes.reserve(records.size());
+    }
     frame.columns.push_back(std::move(c));
   }
+  std::string number;  // strtod needs a terminated string; a short number stays in place
   for (size_t r = 0; r < records.size(); ++r) {
-    const auto& record = records[r];
-    auto where = [&](const std::string& column) {
-      return "row " + std::to_string(r + 1) + ", column '" + column + "': ";
+    const TextRecord& record = records[r];
+    auto where = [&](std::string_view column) {
+      return "row " + std::to_string(r + 1) + ", column '" + std::string(column) + "': ";
     };
-    for (const auto& entry : record) {
-      const std::string& key = entry.first;  // clang 14 cannot capture a structured binding
+    for (const auto& field : record) {
+      const std::string_view key = field.first;  // clang 14 cannot capture a structured binding
       bool known = std::any_of(signature.begin(), signature.end(),
                                [&](const InputColumn& in) { return in.name == key; });
       if (!known) return Status::InvalidArgument(where(key) + "not an input of the model");
@@ -452,9 +459,10 @@ Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
     for (size_t c = 0; c < signature.size(); ++c) {
       const InputColumn& in = signature[c];
       Column& col = frame.columns[c];
-      auto it = record.find(in.name);
+      auto it = std::find_if(record.begin(), record.end(),
+                             [&](const auto& field) { return field.first == in.name; });
       if (it == record.end()) return Status::InvalidArgument(where(in.name) + "value is absent");
-      const std::string& text = it->second;
+      const std::string_view text = it->second;
       if (IsMissingCell(text)) {  // the model imputes it, or names it if it cannot
         if (in.type == ColumnType::kNumeric) {
           col.values.push_back(NAN);
@@ -465,19 +473,23 @@ Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
         continue;
       }
       if (in.type == ColumnType::kNumeric) {
+        number.assign(text);
         char* end = nullptr;
         errno = 0;
-        double v = std::strtod(text.c_str(), &end);
+        double v = std::strtod(number.c_str(), &end);
         while (*end == ' ' || *end == '\t') ++end;
-        if (end == text.c_str() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-          return Status::InvalidArgument(where(in.name) + "'" + text + "' is not a finite number");
+        // The whole cell, so "1\0x" (a NUL inside) is refused, not read as 1.
+        if (end == number.c_str() || end != number.c_str() + number.size() || errno == ERANGE ||
+            !std::isfinite(v))
+          return Status::InvalidArgument(where(in.name) + "'" + number +
+                                         "' is not a finite number");
         col.values.push_back(v);
       } else {
         auto level = std::find(in.levels.begin(), in.levels.end(), text);
         if (level == in.levels.end()) {
           std::string known;
           for (const auto& l : in.levels) known += (known.empty() ? "" : ", ") + l;
-          return Status::InvalidArgument(where(in.name) + "'" + text +
+          return Status::InvalidArgument(where(in.name) + "'" + std::string(text) +
                                          "' is not a training level (" + known + ")");
         }
         col.codes.push_back(static_cast<int32_t>(level - in.levels.begin()));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ml/formula_limits.h"
@@ -121,7 +122,8 @@ class Model {
   virtual std::string Serialize() const = 0;
 };
 
-// INVALID_ARGUMENT (or DATA_LOSS for bytes that are not a model at all) when `bytes` cannot be read.
+// INVALID_ARGUMENT (or DATA_LOSS for bytes that are not a model at all) when `bytes` cannot be
+// read.
 Result<std::shared_ptr<const Model>> DeserializeModel(std::string_view bytes);
 
 struct TrainOutput {
@@ -151,13 +153,18 @@ Status ValidateTrainOptions(const Frame& frame, const TrainOptions& options);
 // markers but "NaN", which predict refuses as a non-finite number, SPEC §7).
 bool IsMissingCell(std::string_view text);
 
-// Builds a Frame typed by `signature` from text records (column name -> cell text), as the
-// predict RPC receives them. A missing cell (IsMissingCell) stays missing: a model trained with
+// One predict record: (column name, cell text) pairs, each name at most once (as the predict
+// RPC's map field holds them). The views must outlive the FrameFromRecords call only.
+using TextRecord = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// Builds a Frame typed by `signature` from text records, as the predict RPC receives them. Its
+// categorical and boolean columns take the signature's levels, so ExtractInputs keeps their codes.
+// A missing cell (IsMissingCell) stays missing: a model trained with
 // --missing mean or median fills it with its training value, one trained with drop refuses it
 // (Model::Predict). INVALID_ARGUMENT naming the 1-based row and the column for: a signature
 // column absent from a record, a column not in the signature, a numeric cell that does not parse
 // or is NaN/inf, a category or boolean spelling not among the training levels.
 Result<Frame> FrameFromRecords(const std::vector<InputColumn>& signature,
-                               const std::vector<std::map<std::string, std::string>>& records);
+                               const std::vector<TextRecord>& records);
 
 }  // namespace mlprod::ml

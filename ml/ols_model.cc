@@ -32,21 +32,6 @@ std::vector<std::string> ParseColumns(const ParsedFormula& f,
   return out;
 }
 
-// Calls fn(r, row) for each row r of `x` in order, `row` pointing at its x.cols() values stored
-// contiguously: blocks of rows are copied to a row-major buffer that stays in cache, since Build
-// writes columns and the per-row routines (OlsPredictRow, OlsLeverage) read rows.
-template <typename Fn>
-void ForEachRow(const Eigen::MatrixXd& x, const Fn& fn) {
-  constexpr Eigen::Index kBlock = 256;
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> block(
-      std::min(kBlock, x.rows()), x.cols());
-  for (Eigen::Index first = 0; first < x.rows(); first += kBlock) {
-    const Eigen::Index m = std::min(kBlock, x.rows() - first);
-    block.topRows(m) = x.middleRows(first, m);
-    for (Eigen::Index i = 0; i < m; ++i) fn(first + i, block.row(i).data());
-  }
-}
-
 }  // namespace
 
 Status OlsModel::Impute(InputTable* table) const {
@@ -71,22 +56,18 @@ Result<std::vector<Prediction>> OlsModel::Predict(const Frame& rows,
                                                   const PredictOptions& options) const {
   if (options.intervals && !(options.level > 0 && options.level < 1))
     return Status::InvalidArgument("interval level must be in (0, 1)");
-  std::vector<size_t> index(rows.rows);
-  for (size_t i = 0; i < rows.rows; ++i) index[i] = i;
-  MLPROD_ASSIGN_OR_RETURN(InputTable table, ExtractInputs(rows, design_.signature(), index));
-  MLPROD_RETURN_IF_ERROR(Impute(&table));
-  MLPROD_ASSIGN_OR_RETURN(Eigen::MatrixXd x, design_.Build(table));
   std::vector<Prediction> out(rows.rows);
   const double t =
       options.intervals ? StudentQuantile(fit_.df_residual, (1 + options.level) / 2) : NAN;
-  ForEachRow(x, [&](Eigen::Index r, const double* row) {
-    out[r].value = OlsPredictRow(fit_, row);
-    if (options.intervals) {
-      double half = t * fit_.sigma * std::sqrt(1 + OlsLeverage(fit_, row));
-      out[r].lower = out[r].value - half;
-      out[r].upper = out[r].value + half;
-    }
-  });
+  MLPROD_RETURN_IF_ERROR(ForEachDesignRow(
+      design_, rows, missing_, imputation_, [&](size_t r, const double* x) {
+        out[r].value = OlsPredictRow(fit_, x);
+        if (options.intervals) {
+          double half = t * fit_.sigma * std::sqrt(1 + OlsLeverage(fit_, x));
+          out[r].lower = out[r].value - half;
+          out[r].upper = out[r].value + half;
+        }
+      }));
   return out;
 }
 

@@ -42,19 +42,23 @@ void Sha256::Update(std::string_view bytes) {
   ok_ = ok_ && EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) == 1;
 }
 
-Result<std::string> Sha256::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+Result<Sha256::Digest> Sha256::Finish() {
+  Digest digest;
   unsigned int length = 0;
-  if (!ok_ || EVP_DigestFinal_ex(ctx_, digest, &length) != 1) {
+  if (!ok_ || EVP_DigestFinal_ex(ctx_, digest.data(), &length) != 1 || length != digest.size()) {
     return Status::Internal("SHA-256 computation failed");
   }
   ok_ = false;  // finalised
+  return digest;
+}
+
+Result<std::string> Sha256::HexDigest() {
+  MLPROD_ASSIGN_OR_RETURN(Digest digest, Finish());
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
+  std::string hex(2 * digest.size(), '0');
+  for (size_t i = 0; i < digest.size(); ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return hex;
 }
@@ -63,6 +67,12 @@ Result<std::string> Sha256Hex(std::string_view bytes) {
   Sha256 sha;
   sha.Update(bytes);
   return sha.HexDigest();
+}
+
+Result<Sha256::Digest> Sha256Digest(std::string_view bytes) {
+  Sha256 sha;
+  sha.Update(bytes);
+  return sha.Finish();
 }
 
 std::string EncodeParams(const std::map<std::string, std::string>& params) {

@@ -3,6 +3,7 @@
 // throws.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
 #include <string_view>
@@ -23,8 +24,13 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
 
+  using Digest = std::array<unsigned char, 32>;
+
   void Update(std::string_view bytes);
-  // Lowercase hex digest of everything updated; INTERNAL if OpenSSL failed at any step.
+  // The digest of everything updated; INTERNAL if OpenSSL failed at any step. Call one of the two
+  // once.
+  Result<Digest> Finish();
+  // Finish() as lowercase hex.
   Result<std::string> HexDigest();
 
  private:
@@ -34,6 +40,8 @@ class Sha256 {
 
 // Lowercase hex SHA-256 of `bytes`. INTERNAL if OpenSSL fails.
 Result<std::string> Sha256Hex(std::string_view bytes);
+// The SHA-256 of `bytes`, raw. INTERNAL if OpenSSL fails.
+Result<Sha256::Digest> Sha256Digest(std::string_view bytes);
 
 std::string EncodeParams(const std::map<std::string, std::string>& params);
 Result<std::map<std::string, std::string>> DecodeParams(std::string_view json);

@@ -1,6 +1,5 @@
 #include "server/inference_service.h"
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -35,10 +34,11 @@ grpc::Status InferenceServiceImpl::Answer(const v1::PredictRequest* request,
   auto handle = serving_->Resolve(request->model());
   if (!handle.ok()) return ToGrpcStatus(handle.status());
 
-  std::vector<std::map<std::string, std::string>> records;
-  records.reserve(request->rows_size());
-  for (const v1::Record& row : request->rows()) {
-    records.emplace_back(row.fields().begin(), row.fields().end());
+  std::vector<ml::TextRecord> records(request->rows_size());
+  for (int r = 0; r < request->rows_size(); ++r) {
+    const auto& fields = request->rows(r).fields();
+    records[r].reserve(fields.size());
+    for (const auto& [name, text] : fields) records[r].emplace_back(name, text);
   }
   auto frame = ml::FrameFromRecords(handle->model->signature(), records);
   if (!frame.ok()) return ToGrpcStatus(frame.status());

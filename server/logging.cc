@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include <fmt/chrono.h>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
@@ -105,8 +106,13 @@ void LogRpc(const RpcEvent& e) {
     rpc->log(level, "{}", members);
     return;
   }
-  rpc->log(level, "{} {} {:.2f} ms actor={} peer={} request_id={}{}{}", e.method, e.code,
-           e.seconds * 1e3, e.actor, e.peer, e.request_id, e.error.empty() ? "" : ": ", e.error);
+  // One line per call: the format is compiled, not parsed at run time for each.
+  spdlog::memory_buf_t line;
+  fmt::format_to(std::back_inserter(line),
+                 FMT_COMPILE("{} {} {:.2f} ms actor={} peer={} request_id={}"), e.method, e.code,
+                 e.seconds * 1e3, e.actor, e.peer, e.request_id);
+  if (!e.error.empty()) fmt::format_to(std::back_inserter(line), FMT_COMPILE(": {}"), e.error);
+  rpc->log(level, spdlog::string_view_t(line.data(), line.size()));
 }
 
 }  // namespace mlprod::server

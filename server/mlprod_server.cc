@@ -71,31 +71,6 @@ Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions
   return grpc::SslServerCredentials(ssl);
 }
 
-// gRPC 1.51 (Debian 12) predates upstream's fixes for CVE-2023-44487 (rapid reset),
-// CVE-2023-4785 and CVE-2023-33953 (metadata/HPACK): every limit a hostile client could abuse is
-// set here, from ServerLimits.
-void ApplyLimits(const ServerLimits& limits, grpc::ServerBuilder* builder) {
-  grpc::ResourceQuota quota("mlprod-server");
-  quota.Resize(limits.max_memory_bytes);
-  quota.SetMaxThreads(limits.max_threads);
-  builder->SetResourceQuota(quota);
-  builder->SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes));
-  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
-  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
-                              static_cast<int>(limits.max_metadata_bytes));
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, limits.keepalive_seconds * 1000);
-  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                              limits.keepalive_timeout_seconds * 1000);
-  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                              limits.min_client_ping_seconds * 1000);
-  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, limits.max_ping_strikes);
-  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-                              limits.max_connection_idle_seconds * 1000);
-  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                              limits.max_connection_age_seconds * 1000);
-  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-                              limits.max_connection_age_grace_seconds * 1000);
-}
 
 class ServerServiceImpl final : public v1::ServerService::Service {
  public:
@@ -178,10 +153,6 @@ class MlprodServerImpl final : public MlprodServer {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen, credentials, &port_);
     ApplyLimits(options.limits, &builder);
-    // A stream's receive window may grow as bandwidth probes ask; cap it so an upload's unread
-    // bytes stay a few megabytes however fast the client sends.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     // gRPC sets SO_REUSEPORT by default: a second server on a taken port would then start and
     // take a share of the connections, and a bind to port 0 could get a port another server
     // holds. A taken port must be an error.
@@ -275,6 +246,33 @@ class MlprodServerImpl final : public MlprodServer {
 };
 
 }  // namespace
+
+void ApplyLimits(const ServerLimits& limits, grpc::ServerBuilder* builder) {
+  grpc::ResourceQuota quota("mlprod-server");
+  quota.Resize(limits.max_memory_bytes);
+  quota.SetMaxThreads(limits.max_threads);
+  builder->SetResourceQuota(quota);
+  builder->SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
+  builder->AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                              static_cast<int>(limits.max_metadata_bytes));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, limits.keepalive_seconds * 1000);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                              limits.keepalive_timeout_seconds * 1000);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              limits.min_client_ping_seconds * 1000);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, limits.max_ping_strikes);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                              limits.max_connection_idle_seconds * 1000);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                              limits.max_connection_age_seconds * 1000);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                              limits.max_connection_age_grace_seconds * 1000);
+  // A stream's receive window may grow as bandwidth probes ask; cap it so an upload's unread
+  // bytes stay a few megabytes however fast the client sends.
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4 << 20);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+}
 
 Result<std::unique_ptr<MlprodServer>> MlprodServer::Start(const ServerOptions& options) {
   MLPROD_ASSIGN_OR_RETURN(std::unique_ptr<registry::Registry> registry,

@@ -11,6 +11,10 @@
 #include "ml/status.h"
 #include "server/auth/token_authenticator.h"
 
+namespace grpc {
+class ServerBuilder;
+}
+
 namespace mlprod::server {
 
 struct ServerLimits {
@@ -34,6 +38,13 @@ struct ServerLimits {
   size_t max_filter_length = 4096;     // ListRuns' filter and order-by (server/run_filter.h)
   int max_filter_depth = 100;
 };
+
+// Sets `limits`' transport part on `builder`: gRPC's resource quota, message, metadata and stream
+// caps, keepalive and ping policing, connection idle and age, and the stream window cap. gRPC 1.51
+// (Debian 12) predates upstream's fixes for CVE-2023-44487 (rapid reset), CVE-2023-4785 and
+// CVE-2023-33953 (metadata/HPACK), so every limit a hostile client could abuse is set. The serve
+// benchmark's echo applies the same, so both serve on the same transport.
+void ApplyLimits(const ServerLimits& limits, grpc::ServerBuilder* builder);
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // HOST:PORT; port 0 picks a free one

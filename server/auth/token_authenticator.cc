@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <mutex>
+#include <optional>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -65,6 +66,21 @@ bool AllOf(std::string_view s, bool (*pred)(char)) {
   return true;
 }
 bool IsLowerHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+// The scheme is matched without regard to case (RFC 7235), in ASCII whatever the locale.
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The 32 bytes of a stored lowercase-hex SHA-256, or nullopt when it is not one.
+std::optional<registry::Sha256::Digest> DigestFromHex(std::string_view hex) {
+  registry::Sha256::Digest digest;
+  if (hex.size() != 2 * digest.size() || !AllOf(hex, IsLowerHexDigit)) return std::nullopt;
+  for (size_t i = 0; i < digest.size(); ++i) {
+    unsigned value = 0;
+    std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, value, 16);
+    digest[i] = static_cast<unsigned char>(value);
+  }
+  return digest;
+}
+
 bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
@@ -104,7 +120,7 @@ Result<TokenIdentity> TokenAuthenticator::Authenticate(std::string_view authoriz
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.size() <= kScheme.size() ||
       !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
-                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+                  [](char a, char b) { return AsciiLower(a) == AsciiLower(b); })) {
     return Refused("the authorization metadata is not 'Bearer <token>'");
   }
   const std::string_view token = authorization.substr(kScheme.size());
@@ -117,7 +133,7 @@ Result<TokenIdentity> TokenAuthenticator::Authenticate(std::string_view authoriz
   if (!AllOf(selector, IsLowerHexDigit) || !AllOf(secret, IsBase64UrlChar)) {
     return Refused("malformed token");
   }
-  MLPROD_ASSIGN_OR_RETURN(std::string presented_sha256, registry::Sha256Hex(secret));
+  MLPROD_ASSIGN_OR_RETURN(registry::Sha256::Digest presented_sha256, registry::Sha256Digest(secret));
 
   uint64_t key = 0;  // 16 lowercase hex digits, checked above: always fits
   std::from_chars(selector.data(), selector.data() + selector.size(), key, 16);
@@ -133,13 +149,13 @@ Result<TokenIdentity> TokenAuthenticator::Authenticate(std::string_view authoriz
                             registry_->FindValidToken(selector));
     std::optional<Role> role = stored ? ParseRole(stored->token.role) : std::nullopt;
     if (!role) return Refused("unknown or revoked token");
-    entry = std::make_shared<const Cached>(
-        Cached{{stored->token.name, *role}, stored->secret_sha256, now});
+    std::optional<registry::Sha256::Digest> digest = DigestFromHex(stored->secret_sha256);
+    if (!digest) return Status::Internal("the registry holds a malformed token digest");
+    entry = std::make_shared<const Cached>(Cached{{stored->token.name, *role}, *digest, now});
     std::unique_lock<std::shared_mutex> lock(mu_);
     by_selector_[key] = entry;
   }
-  if (entry->secret_sha256.size() != presented_sha256.size() ||
-      CRYPTO_memcmp(entry->secret_sha256.data(), presented_sha256.data(),
+  if (CRYPTO_memcmp(entry->secret_sha256.data(), presented_sha256.data(),
                     presented_sha256.size()) != 0) {
     return Refused("unknown or revoked token");
   }

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "ml/status.h"
+#include "registry/codec.h"
 #include "registry/registry.h"
 #include "server/auth/role.h"
 
@@ -65,7 +66,7 @@ class TokenAuthenticator {
  private:
   struct Cached {
     TokenIdentity identity;
-    std::string secret_sha256;
+    registry::Sha256::Digest secret_sha256;
     std::chrono::steady_clock::time_point fetched;
   };
 

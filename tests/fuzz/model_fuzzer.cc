@@ -26,7 +26,8 @@ void CheckPredicts(const ml::Model& model) {
       return;  // no level to send: FrameFromRecords would refuse every row
     }
   }
-  const Result<ml::Frame> rows = ml::FrameFromRecords(model.signature(), {record, record});
+  const ml::TextRecord text(record.begin(), record.end());
+  const Result<ml::Frame> rows = ml::FrameFromRecords(model.signature(), {text, text});
   if (!rows.ok()) {
     FUZZ_CHECK(rows.status().code() == StatusCode::kInvalidArgument, rows.status().ToString());
     return;

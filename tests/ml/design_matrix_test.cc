@@ -91,6 +91,19 @@ TEST(DesignBuild, RowsBuiltTogetherMatchRowsBuiltAlone) {
       ASSERT_TRUE(SameBits((*all)(r, j), (*one)(0, j)))
           << "row " << r << ", column " << design.column_names()[j];
   }
+  // BuildRow, as a prediction builds each row, gives every row the same bits as well.
+  auto reader = RowReader::Create(frame, design.signature());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<double> inputs(design.signature().size()), scratch(design.row_scratch()),
+      x(design.cols());
+  for (size_t r = 0; r < frame.rows; ++r) {
+    ASSERT_TRUE(reader->Read(r, MissingStrategy::kDrop, {}, inputs.data()).ok());
+    const Status built = design.BuildRow(inputs.data(), r + 1, scratch.data(), x.data());
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    for (Eigen::Index j = 0; j < all->cols(); ++j)
+      ASSERT_TRUE(SameBits((*all)(static_cast<Eigen::Index>(r), j), x[j]))
+          << "row " << r << ", column " << design.column_names()[j];
+  }
 }
 
 TEST(DesignBuild, InteractionIsProductOfFactorValuesFirstFactorFastest) {

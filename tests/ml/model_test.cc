@@ -407,17 +407,18 @@ TEST(ModelRecords, ErrorsNameRowAndColumn) {
   EXPECT_EQ(good->columns[0].values[1], -2000);
   EXPECT_EQ(good->columns[1].codes[0], 1);
   struct Case {
-    std::map<std::string, std::string> second_row;
+    TextRecord second_row;
     std::string column;
   };
   for (const Case& c : std::vector<Case>{
-           {{{"remote", "no"}}, "x"},                                  // absent
-           {{{"x", "1"}, {"remote", "no"}, {"extra", "1"}}, "extra"},  // not in signature
-           {{{"x", "abc"}, {"remote", "no"}}, "x"},                    // not a number
-           {{{"x", "1.5x"}, {"remote", "no"}}, "x"},                   // trailing junk
-           {{{"x", "nan"}, {"remote", "no"}}, "x"},                    // NaN
-           {{{"x", "inf"}, {"remote", "no"}}, "x"},                    // infinite
-           {{{"x", "1"}, {"remote", "maybe"}}, "remote"},              // unseen level
+           {{{"remote", "no"}}, "x"},                                      // absent
+           {{{"x", "1"}, {"remote", "no"}, {"extra", "1"}}, "extra"},      // not in signature
+           {{{"x", "abc"}, {"remote", "no"}}, "x"},                        // not a number
+           {{{"x", "1.5x"}, {"remote", "no"}}, "x"},                       // trailing junk
+           {{{"x", std::string_view("1\0x", 3)}, {"remote", "no"}}, "x"},  // a NUL inside
+           {{{"x", "nan"}, {"remote", "no"}}, "x"},                        // NaN
+           {{{"x", "inf"}, {"remote", "no"}}, "x"},                        // infinite
+           {{{"x", "1"}, {"remote", "maybe"}}, "remote"},                  // unseen level
        }) {
     auto r = FrameFromRecords(sig, {{{"x", "1"}, {"remote", "no"}}, c.second_row});
     ASSERT_FALSE(r.ok()) << c.column;
