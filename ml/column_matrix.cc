@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <stdexcept>
 
 namespace mlprod::ml {
 namespace {
@@ -49,16 +50,13 @@ void ColumnMatrix::Reserve(size_t cols, size_t owned) {
 }
 
 double* ColumnMatrix::AddOwned() {
-  if (block_free_ > 0) {
-    double* column = block_next_;
-    block_next_ += AlignedStride(rows_);
-    --block_free_;
-    cols_.push_back(column);
-    return column;
-  }
-  owned_.push_back(AllocateDoubles(rows_));
-  cols_.push_back(owned_.back().get());
-  return owned_.back().get();
+  if (block_free_ == 0)
+    throw std::logic_error("ColumnMatrix::AddOwned beyond what Reserve set aside");
+  double* column = block_next_;
+  block_next_ += AlignedStride(rows_);
+  --block_free_;
+  cols_.push_back(column);
+  return column;
 }
 
 }  // namespace mlprod::ml

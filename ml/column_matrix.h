@@ -35,17 +35,17 @@ class ColumnMatrix {
 
   // Appends a column read in place (`values` must outlive this matrix).
   void AddBorrowed(const double* values) { cols_.push_back(values); }
-  // Room for `cols` columns in all, and one block for the next `owned` calls of AddOwned, which
-  // then hand out slices of it instead of allocating a buffer each: a design of many columns, or
-  // of one row, costs one allocation. Slices are as aligned as AllocateDoubles' buffers.
+  // Room for `cols` columns in all, and one block for `owned` columns that AddOwned hands out:
+  // a design of many columns, or of one row, costs one allocation. Call once, before AddOwned.
   void Reserve(size_t cols, size_t owned);
-  // Appends a column this matrix owns and returns it for the caller to fill (uninitialised).
+  // Appends a column this matrix owns, a slice of Reserve's block as aligned as AllocateDoubles'
+  // buffers, and returns it for the caller to fill (uninitialised). Throws std::logic_error past
+  // the `owned` columns Reserve set aside.
   double* AddOwned();
 
  private:
   size_t rows_ = 0;
   std::vector<const double*> cols_;
-  std::vector<DoubleBuffer> owned_;
   DoubleBuffer block_;     // Reserve's block
   size_t block_free_ = 0;  // slices of it not yet handed out
   double* block_next_ = nullptr;
